@@ -1,0 +1,257 @@
+"""Command line: ``hashwatch run|status|check-config|simulate|backfill|alerts|test-alert``.
+
+Exit codes: 0 ok, 1 runtime failure (node unreachable for ``status``), 2 usage or config error
+(one line per problem, no traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import __version__
+from .config import Config, ConfigError, load_config
+from .logs import configure as configure_logging
+
+log = logging.getLogger("hashwatch.cli")
+
+DEFAULT_CONFIG_PATHS = ("hashwatch.yaml", "/etc/hashwatch/hashwatch.yaml")
+EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+
+
+def _add_config_args(p: argparse.ArgumentParser, simulate: bool = True) -> None:
+    p.add_argument("--config", "-c", type=Path, help="config file (default: $HASHWATCH_CONFIG, "
+                   "./hashwatch.yaml, /etc/hashwatch/hashwatch.yaml)")
+    if simulate:
+        p.add_argument("--simulate", action="store_true",
+                       help="run against the built-in simulated Bitcoin Core node (no node needed)")
+        p.add_argument("--scenario", default="demo",
+                       help="simulator scenario name or YAML file (with --simulate; default: demo)")
+        p.add_argument("--speed", type=float, default=None,
+                       help="simulated seconds per real second (with --simulate)")
+    p.add_argument("--state-dir", type=Path, help="where SQLite state lives (overrides config)")
+    p.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
+    p.add_argument("--log-format", choices=["logfmt", "json"])
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hashwatch",
+        description="Monitor mining health from your own Bitcoin Core node: difficulty and "
+        "hashrate, fee pressure, miner economics; Prometheus metrics and alerts.",
+    )
+    parser.add_argument("--version", action="version", version=f"hashwatch {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run the daemon")
+    _add_config_args(run)
+    run.add_argument("--metrics-listen", help="address for /metrics (default 127.0.0.1)")
+    run.add_argument("--metrics-port", type=int, help="port for /metrics (default 9332)")
+
+    status = sub.add_parser("status", help="poll once and print what hashwatch sees")
+    _add_config_args(status)
+
+    check = sub.add_parser("check-config", help="validate the config and rule files, then exit")
+    _add_config_args(check, simulate=False)
+
+    backfill = sub.add_parser("backfill", help="fetch and store block headers, with progress")
+    _add_config_args(backfill)
+
+    alerts = sub.add_parser("alerts", help="show active alerts and the notification outbox")
+    _add_config_args(alerts, simulate=False)
+
+    test_alert = sub.add_parser("test-alert", help="send a test notification to one channel")
+    _add_config_args(test_alert, simulate=False)
+    test_alert.add_argument("--channel", required=True, help="channel name from alerts.channels")
+
+    try:
+        from .sim import command as sim_command
+    except ImportError:  # simulator not installed in this build
+        pass
+    else:
+        sim_command.add_parser(sub)
+    return parser
+
+
+def _find_config(args: argparse.Namespace) -> Path:
+    if args.config is not None:
+        return args.config
+    env = os.environ.get("HASHWATCH_CONFIG")
+    if env:
+        return Path(env)
+    for candidate in DEFAULT_CONFIG_PATHS:
+        if Path(candidate).exists():
+            return Path(candidate)
+    raise ConfigError(
+        ["no config file: pass --config FILE (see config/hashwatch.example.yaml), "
+         "or try the built-in simulated node with --simulate"]
+    )
+
+
+def _apply_overrides(config: Config, args: argparse.Namespace) -> Config:
+    updates: dict = {}
+    if getattr(args, "state_dir", None):
+        updates["state_dir"] = args.state_dir
+    logging_updates = {}
+    if getattr(args, "log_level", None):
+        logging_updates["level"] = args.log_level
+    if getattr(args, "log_format", None):
+        logging_updates["format"] = args.log_format
+    if logging_updates:
+        updates["logging"] = config.logging.model_copy(update=logging_updates)
+    metrics_updates = {}
+    if getattr(args, "metrics_listen", None):
+        metrics_updates["listen"] = args.metrics_listen
+    if getattr(args, "metrics_port", None) is not None:
+        metrics_updates["port"] = args.metrics_port
+    if metrics_updates:
+        updates["metrics"] = config.metrics.model_copy(update=metrics_updates)
+    return config.model_copy(update=updates) if updates else config
+
+
+class _Session:
+    """The config for a command, plus the embedded simulator when ``--simulate`` is given."""
+
+    def __init__(self, args: argparse.Namespace):
+        self.sim = None
+        if getattr(args, "simulate", False):
+            from .simulate import start_embedded
+
+            self.sim, config = start_embedded(
+                scenario=args.scenario, speed=args.speed,
+                config_path=args.config, state_dir=args.state_dir,
+            )
+        else:
+            config = load_config(_find_config(args))
+        self.config = _apply_overrides(config, args)
+
+    def close(self) -> None:
+        if self.sim is not None:
+            self.sim.stop()
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from .daemon import Daemon
+
+    session = _Session(args)
+    cfg = session.config
+    configure_logging(cfg.logging.level, cfg.logging.format)
+    if session.sim is not None:
+        log.info("event=simulator_started url=%s scenario=%s", session.sim.rpc_url, args.scenario)
+    daemon = Daemon(cfg)
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: object) -> None:
+        log.info("event=signal_received signal=%s", signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    daemon.start()
+    if daemon.server is not None:
+        print(f"hashwatch: metrics at http://{daemon.server.address}:{daemon.server.port}/metrics",
+              file=sys.stderr, flush=True)
+    try:
+        while not stop.wait(0.5):
+            pass
+    finally:
+        daemon.stop()
+        session.close()
+    return EXIT_OK
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    path = _find_config(args)
+    config = load_config(path)
+    try:
+        from .alerts.service import check_rules
+    except ImportError:
+        pass
+    else:
+        check_rules(config)
+    print(f"{path}: ok ({len(config.nodes)} node(s))")
+    return EXIT_OK
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from .report import run_status
+
+    session = _Session(args)
+    configure_logging(session.config.logging.level if args.log_level else "warning",
+                      session.config.logging.format)
+    try:
+        return run_status(session.config, sys.stdout)
+    finally:
+        session.close()
+
+
+def cmd_backfill(args: argparse.Namespace) -> int:
+    from .report import run_backfill
+
+    session = _Session(args)
+    configure_logging(session.config.logging.level, session.config.logging.format)
+    try:
+        return run_backfill(session.config)
+    finally:
+        session.close()
+
+
+def cmd_alerts(args: argparse.Namespace) -> int:
+    from .alerts.service import AlertService
+
+    config = load_config(_find_config(args))
+    config = _apply_overrides(config, args)
+    service = AlertService(config, Path(config.state_dir))
+    print(service.describe())
+    return EXIT_OK
+
+
+def cmd_test_alert(args: argparse.Namespace) -> int:
+    from .alerts.service import AlertService
+
+    config = _apply_overrides(load_config(_find_config(args)), args)
+    configure_logging(config.logging.level, config.logging.format)
+    service = AlertService(config, Path(config.state_dir))
+    print(service.test_alert(args.channel))
+    return EXIT_OK
+
+
+COMMANDS = {
+    "run": cmd_run,
+    "status": cmd_status,
+    "check-config": cmd_check_config,
+    "backfill": cmd_backfill,
+    "alerts": cmd_alerts,
+    "test-alert": cmd_test_alert,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    handler = COMMANDS.get(args.command)
+    if handler is None and args.command == "simulate":
+        from .sim import command as sim_command
+
+        handler = sim_command.run
+    try:
+        return int(handler(args) or 0)
+    except ConfigError as exc:
+        for line in exc.problems:
+            print(f"hashwatch: config error: {line}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,60 @@
+"""Configuration: YAML file -> validated, immutable :class:`Config`.
+
+``load_config(path)`` is the only place that reads the environment (``${VAR}``) and secret
+files; it raises :class:`ConfigError` whose lines name the file, line, key path and the fix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from .loader import ConfigError, LineMap, format_loc, interpolate_env, load_yaml
+from .models import Config, NodeConfig
+
+__all__ = ["Config", "ConfigError", "NodeConfig", "load_config", "validation_problems"]
+
+
+def _describe(err: Mapping[str, Any]) -> str:
+    kind = err.get("type", "")
+    msg = str(err.get("msg", ""))
+    if kind == "extra_forbidden":
+        return "unknown key; check the spelling against config/hashwatch.example.yaml"
+    if kind == "missing":
+        return "required key is missing"
+    if msg.startswith("Value error, "):
+        msg = msg[len("Value error, ") :]
+    if msg.startswith("Assertion failed, "):
+        msg = msg[len("Assertion failed, ") :]
+    inp = err.get("input")
+    if kind.endswith(("_type", "_parsing")) or kind in ("literal_error", "enum"):
+        if not isinstance(inp, (dict, list)):
+            return f"{msg} (got {inp!r})"
+    return msg
+
+
+def validation_problems(exc: ValidationError, lines: LineMap, prefix: tuple = ()) -> list[str]:
+    """One ``file:line: key.path: message`` string per pydantic error."""
+    out = []
+    for err in exc.errors(include_url=False):
+        loc = prefix + tuple(err["loc"])
+        out.append(f"{lines.where(loc)}: {format_loc(loc)}: {_describe(err)}")
+    return out
+
+
+def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Config:
+    """Load and validate ``path``; raise :class:`ConfigError` with every problem found."""
+    path = Path(path)
+    data, lines = load_yaml(path)
+    if data is None:
+        raise ConfigError([f"{path}: config file is empty; see config/hashwatch.example.yaml"])
+    if not isinstance(data, dict):
+        raise ConfigError([f"{path}:1: the top level must be a mapping of keys (nodes:, ...)"])
+    data = interpolate_env(data, lines, env)
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(validation_problems(exc, lines)) from None

@@ -1,0 +1,265 @@
+"""Wiring in one place: config -> node clients -> collector jobs -> scheduler -> registry -> server.
+
+Why here and nowhere else: features stay independent (each exposes ``make_jobs(ctx)`` and a
+metrics renderer); this module decides what runs, how often, and how failures are contained.
+A failing job is logged once per change of error and counted; it never kills the daemon, and
+``max_instances=1`` + ``coalesce`` + per-call RPC timeouts keep jobs from piling up behind a hung
+node.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+from prometheus_client import CollectorRegistry
+
+from .config import Config, NodeConfig
+from .context import DaemonContext, JobSpec
+from .logs import register_secret
+from .metrics import SnapshotCollector
+from .metrics_server import MetricsServer
+from .node.auth import NodeAuth, cookie_path_for
+from .node.rpc import NodeClient
+from .selfmetrics import DaemonMetrics
+from .snapshot import Snapshot, SnapshotStore
+
+log = logging.getLogger("hashwatch.daemon")
+
+# Feature modules under hashwatch.collect that provide make_jobs(ctx); order = first-run order.
+JOB_MODULES: Sequence[str] = ("chain", "headers", "blocks", "mempool", "price", "economics", "pools")
+
+
+def node_auth(node: NodeConfig) -> NodeAuth:
+    """Turn a node's config into credentials (cookie path derived from datadir + network)."""
+    if node.password is not None:
+        secret = node.password.get_secret_value()
+        register_secret(secret)
+        return NodeAuth(user=node.user, password=secret)
+    if node.cookie_file is not None:
+        return NodeAuth(cookie_file=node.cookie_file)
+    assert node.datadir is not None
+    return NodeAuth(cookie_file=cookie_path_for(node.datadir, node.network))
+
+
+def build_clients(config: Config, metrics: DaemonMetrics | None) -> dict[str, NodeClient]:
+    return {
+        node.name: NodeClient(
+            node.name,
+            node.url,
+            node_auth(node),
+            timeout=node.timeout_seconds,
+            observer=metrics.rpc_observer(node.name) if metrics else None,
+        )
+        for node in config.nodes
+    }
+
+
+def _feature_jobs(ctx: DaemonContext, modules: Sequence[str]) -> list[JobSpec]:
+    jobs: list[JobSpec] = []
+    for name in modules:
+        qualified = f"{__package__}.collect.{name}"
+        try:
+            module = importlib.import_module(qualified)
+        except ModuleNotFoundError as exc:
+            if exc.name == qualified:
+                continue
+            raise
+        jobs.extend(module.make_jobs(ctx))
+    return jobs
+
+
+def _load_alert_service(config: Config, state_dir: Path, clock: Callable[[], float]) -> Any:
+    try:
+        from .alerts.service import AlertService
+    except ModuleNotFoundError as exc:
+        if exc.name and exc.name.startswith(f"{__package__}.alerts"):
+            return None
+        raise
+    return AlertService(config, state_dir, clock=clock)
+
+
+class Daemon:
+    """The running daemon. ``start()`` returns at once; ``stop()`` finishes within seconds."""
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        registry: CollectorRegistry | None = None,
+        clock: Callable[[], float] = time.time,
+        job_modules: Sequence[str] = JOB_MODULES,
+        serve_metrics: bool = True,
+        alerts: bool = True,
+    ):
+        self.config = config
+        self.clock = clock
+        self.registry = registry if registry is not None else CollectorRegistry()
+        self.metrics = DaemonMetrics(self.registry)
+        self.clients = build_clients(config, self.metrics)
+        self.store = SnapshotStore((n.name for n in config.nodes), clock=clock)
+        self.state_dir = Path(config.state_dir)
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.ctx = DaemonContext(
+            config=config,
+            clients=self.clients,
+            store=self.store,
+            state_dir=self.state_dir,
+            clock=clock,
+            trigger=self.trigger,
+        )
+        self.jobs = _feature_jobs(self.ctx, job_modules)
+        self._job_errors: dict[str, str] = {}
+        self.registry.register(SnapshotCollector(self.store.current))
+        self.alerts = _load_alert_service(config, self.state_dir, clock) if alerts else None
+        if self.alerts is not None:
+            self.store.add_listener(self._evaluate_alerts)
+            collector = getattr(self.alerts, "collector", None)
+            if callable(collector):
+                self.registry.register(collector())
+        self.scheduler = BackgroundScheduler(
+            executors={"default": ThreadPoolExecutor(max_workers=max(4, len(self.jobs) + 2))},
+            job_defaults={"coalesce": True, "max_instances": 1},
+            timezone=dt.timezone.utc,
+        )
+        self.server: MetricsServer | None = None
+        if serve_metrics:
+            self.server = MetricsServer(
+                self.registry,
+                listen=config.metrics.listen,
+                port=config.metrics.port,
+                health=lambda: self.scheduler.running,
+                **_web_options(config),
+            )
+        self._stopped = threading.Event()
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self.server is not None:
+            self.server.start()
+            log.info(
+                "event=metrics_listening address=%s port=%d", self.server.address, self.server.port
+            )
+        for spec in self.jobs:
+            if spec.start is not None:
+                spec.start()
+        now = dt.datetime.now(dt.timezone.utc)
+        for spec in self.jobs:
+            self.scheduler.add_job(
+                self._wrap(spec),
+                "interval",
+                seconds=spec.interval,
+                jitter=self.config.polling.jitter_seconds or None,
+                id=_job_id(spec.name, spec.node),
+                name=_job_id(spec.name, spec.node),
+                next_run_time=now,
+                misfire_grace_time=max(1, int(spec.interval)),
+            )
+        self.scheduler.start()
+        if self.alerts is not None:
+            self.alerts.start()
+        log.info(
+            "event=started nodes=%s jobs=%d", ",".join(self.clients), len(self.jobs)
+        )
+
+    def stop(self) -> None:
+        if self._stopped.is_set():
+            return
+        self._stopped.set()
+        log.info("event=stopping")
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        for spec in self.jobs:
+            if spec.stop is not None:
+                try:
+                    spec.stop()
+                except Exception:  # noqa: BLE001
+                    log.exception("event=job_stop_failed job=%s", spec.name)
+        if self.alerts is not None:
+            self.alerts.stop()
+        for client in self.clients.values():
+            client.close()
+        if self.server is not None:
+            self.server.stop()
+        log.info("event=stopped")
+
+    def wait(self, timeout: float | None = None) -> bool:
+        return self._stopped.wait(timeout)
+
+    # -- jobs -----------------------------------------------------------------------------------
+
+    def trigger(self, job: str, node: str | None = None) -> None:
+        """Run a job now (e.g. on a ZMQ hashblock) instead of waiting for its next tick."""
+        if not self.scheduler.running:
+            return
+        j = self.scheduler.get_job(_job_id(job, node))
+        if j is not None:
+            j.modify(next_run_time=dt.datetime.now(dt.timezone.utc))
+
+    def run_job_now(self, job: str, node: str | None = None) -> None:
+        """Run one job synchronously in the caller's thread (CLI ``status``, tests)."""
+        for spec in self.jobs:
+            if spec.name == job and spec.node == node:
+                self._wrap(spec)()
+                return
+        raise KeyError(_job_id(job, node))
+
+    def _wrap(self, spec: JobSpec) -> Callable[[], None]:
+        node = spec.node or ""
+        key = _job_id(spec.name, spec.node)
+
+        def run() -> None:
+            started = time.perf_counter()
+            self.metrics.job_runs.labels(node, spec.name).inc()
+            try:
+                spec.run()
+            except Exception as exc:  # noqa: BLE001 - a failing job never kills the daemon
+                self.metrics.job_failures.labels(node, spec.name).inc()
+                text = f"{type(exc).__name__}: {exc}"
+                if self._job_errors.get(key) != text:
+                    self._job_errors[key] = text
+                    kind = getattr(exc, "kind", type(exc).__name__)
+                    log.warning(
+                        "event=job_failed job=%s node=%s kind=%s error=%r",
+                        spec.name, node, kind, str(exc),
+                    )
+                    if not hasattr(exc, "kind"):
+                        log.debug("event=job_traceback job=%s", spec.name, exc_info=True)
+            else:
+                self.metrics.last_success.labels(node, spec.name).set(self.clock())
+                if self._job_errors.pop(key, None) is not None:
+                    log.info("event=job_recovered job=%s node=%s", spec.name, node)
+            finally:
+                self.metrics.job_duration.labels(node, spec.name).observe(
+                    time.perf_counter() - started
+                )
+
+        return run
+
+    def _evaluate_alerts(self, snapshot: Snapshot) -> None:
+        try:
+            self.alerts.evaluate(snapshot)
+        except Exception:  # noqa: BLE001 - alerting trouble must not stop collection
+            log.exception("event=alert_evaluation_failed")
+
+
+def _job_id(name: str, node: str | None) -> str:
+    return f"{name}:{node}" if node else name
+
+
+def _web_options(config: Config) -> dict[str, Any]:
+    """Basic auth / TLS options for the metrics server from ``metrics.web_config_file``."""
+    if config.metrics.web_config_file is None:
+        return {}
+    from .webconfig import load_web_config
+
+    return load_web_config(config.metrics.web_config_file).server_options()
