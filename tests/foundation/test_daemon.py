@@ -1,0 +1,109 @@
+"""The daemon end to end against the simulator over real HTTP: metrics, node down, new cookie."""
+
+from __future__ import annotations
+
+import pytest
+
+from hashwatch.config import Config
+from hashwatch.daemon import Daemon
+
+from .scrape import scrape, scrape_text, value, wait_for
+
+
+def config_for(sim, tmp_path, **polling) -> Config:
+    return Config.model_validate(
+        {
+            "nodes": [{"name": "sim", "url": sim.rpc_url, "cookie_file": str(sim.cookie_path),
+                       "timeout_seconds": 1.0}],
+            "polling": {"chain_seconds": 0.2, "jitter_seconds": 0, "headers_seconds": 0.5,
+                        "blocks_seconds": 0.5, "mempool_seconds": 0.5, **polling},
+            "metrics": {"port": 0},
+            "state_dir": str(tmp_path / "state"),
+        }
+    )
+
+
+@pytest.fixture
+def daemon_on(tmp_path):
+    daemons = []
+
+    def start(sim, job_modules=("chain",), **polling):
+        daemon = Daemon(config_for(sim, tmp_path, **polling), job_modules=job_modules, alerts=False)
+        daemon.start()
+        daemons.append(daemon)
+        return daemon
+
+    yield start
+    for d in daemons:
+        d.stop()
+
+
+def node_up(port: int) -> float | None:
+    return value(scrape(port), "hashwatch_node_up", node="sim")
+
+
+def test_daemon_serves_base_metrics_with_help(sim_node, daemon_on):
+    daemon = daemon_on(sim_node)
+    port = daemon.server.port
+    wait_for(lambda: node_up(port) == 1, what="node up")
+    samples = scrape(port)
+    height = sim_node.rpc("getblockcount")
+    assert value(samples, "hashwatch_node_blocks", node="sim") == height
+    assert value(samples, "hashwatch_node_difficulty", node="sim") == pytest.approx(
+        float(sim_node.rpc("getdifficulty"))
+    )
+    text = scrape_text(port)
+    for name in ("hashwatch_node_up", "hashwatch_node_blocks", "hashwatch_mempool_transactions",
+                 "hashwatch_rpc_duration_seconds", "hashwatch_job_duration_seconds"):
+        assert f"# HELP {name} " in text
+
+
+def test_daemon_follows_new_blocks(sim_node, daemon_on):
+    daemon = daemon_on(sim_node)
+    port = daemon.server.port
+    wait_for(lambda: node_up(port) == 1, what="node up")
+    start = sim_node.rpc("getblockcount")
+    sim_node.mine(3)
+    wait_for(lambda: value(scrape(port), "hashwatch_node_blocks", node="sim") == start + 3,
+             what="three new blocks in metrics")
+
+
+def test_node_stopped_up_goes_zero_and_restart_with_new_cookie_recovers(sim_node, daemon_on):
+    daemon = daemon_on(sim_node)
+    port = daemon.server.port
+    wait_for(lambda: node_up(port) == 1, what="node up")
+    old_cookie = sim_node.cookie_path.read_text()
+    sim_node.stop()
+    wait_for(lambda: node_up(port) == 0, what="node down visible")
+    samples = scrape(port)  # the daemon keeps serving while the node is gone
+    assert value(samples, "hashwatch_node_blocks", node="sim") is None
+    assert (value(samples, "hashwatch_rpc_errors_total", node="sim", kind="unavailable") or 0) > 0
+    sim_node.restart(new_cookie=True)
+    assert sim_node.cookie_path.read_text() != old_cookie
+    wait_for(lambda: node_up(port) == 1, what="node up again with the new cookie")
+
+
+def test_hung_node_times_out_and_scrape_still_answers(sim_node, daemon_on):
+    daemon = daemon_on(sim_node)
+    port = daemon.server.port
+    wait_for(lambda: node_up(port) == 1, what="node up")
+    sim_node.set_hang(True)
+    try:
+        wait_for(lambda: node_up(port) == 0, what="hung node marked down")
+        samples = scrape(port)
+        assert value(samples, "hashwatch_node_last_error_info", node="sim", kind="timeout") == 1
+    finally:
+        sim_node.set_hang(False)
+    wait_for(lambda: node_up(port) == 1, what="recovery after the hang")
+
+
+def test_warming_up_node_reports_warmup_then_recovers(sim_node, daemon_on):
+    sim_node.set_warmup(3600)
+    daemon = daemon_on(sim_node)
+    port = daemon.server.port
+    wait_for(
+        lambda: value(scrape(port), "hashwatch_node_last_error_info", node="sim", kind="warmup"),
+        what="warm-up visible",
+    )
+    sim_node.set_warmup(False)
+    wait_for(lambda: node_up(port) == 1, what="node up after warm-up")
