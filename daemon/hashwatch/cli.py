@@ -131,6 +131,13 @@ class _Session:
             config = load_config(_find_config(args))
         self.config = _apply_overrides(config, args)
 
+    @property
+    def clock(self):
+        """Simulated time when simulating (scenarios run faster than real time), else wall time."""
+        import time
+
+        return self.sim.clock.now if self.sim is not None else time.time
+
     def close(self) -> None:
         if self.sim is not None:
             self.sim.stop()
@@ -144,7 +151,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     configure_logging(cfg.logging.level, cfg.logging.format)
     if session.sim is not None:
         log.info("event=simulator_started url=%s scenario=%s", session.sim.rpc_url, args.scenario)
-    daemon = Daemon(cfg)
+    daemon = Daemon(cfg, clock=session.clock)
     stop = threading.Event()
 
     def on_signal(signum: int, _frame: object) -> None:
@@ -186,7 +193,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     configure_logging(session.config.logging.level if args.log_level else "warning",
                       session.config.logging.format)
     try:
-        return run_status(session.config, sys.stdout)
+        return run_status(session.config, sys.stdout, clock=session.clock)
     finally:
         session.close()
 
@@ -197,7 +204,7 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     session = _Session(args)
     configure_logging(session.config.logging.level, session.config.logging.format)
     try:
-        return run_backfill(session.config)
+        return run_backfill(session.config, clock=session.clock)
     finally:
         session.close()
 

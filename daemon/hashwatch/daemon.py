@@ -37,6 +37,10 @@ log = logging.getLogger("hashwatch.daemon")
 # Feature modules under hashwatch.collect that provide make_jobs(ctx); order = first-run order.
 JOB_MODULES: Sequence[str] = ("chain", "headers", "blocks", "mempool", "price", "economics", "pools")
 
+# Jobs that read what another job produced run right after it succeeds, so a new block shows
+# in hashprice and pool shares at once instead of one timer tick later.
+FOLLOW_UPS: dict[str, tuple[str, ...]] = {"blocks": ("economics", "pools"), "price": ()}
+
 
 def node_auth(node: NodeConfig) -> NodeAuth:
     """Turn a node's config into credentials (cookie path derived from datadir + network)."""
@@ -236,6 +240,8 @@ class Daemon:
                         log.debug("event=job_traceback job=%s", spec.name, exc_info=True)
             else:
                 self.metrics.last_success.labels(node, spec.name).set(self.clock())
+                for follower in FOLLOW_UPS.get(spec.name, ()):
+                    self.trigger(follower, spec.node)
                 if self._job_errors.pop(key, None) is not None:
                     log.info("event=job_recovered job=%s node=%s", spec.name, node)
             finally:

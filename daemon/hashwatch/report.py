@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from typing import TextIO
 
 from .config import Config
@@ -79,8 +80,8 @@ def _run_jobs_once(daemon: Daemon) -> None:
         daemon.run_job_now(spec.name, spec.node)
 
 
-def run_status(config: Config, out: TextIO) -> int:
-    daemon = Daemon(config, serve_metrics=False, alerts=False)
+def run_status(config: Config, out: TextIO, clock: Callable[[], float] = time.time) -> int:
+    daemon = Daemon(config, serve_metrics=False, alerts=False, clock=clock)
     try:
         _run_jobs_once(daemon)
         snapshot = daemon.store.current()
@@ -91,8 +92,11 @@ def run_status(config: Config, out: TextIO) -> int:
         daemon.stop()
 
 
-def run_backfill(config: Config) -> int:
-    daemon = Daemon(config, serve_metrics=False, alerts=False, job_modules=("chain", "headers", "blocks"))
+def run_backfill(config: Config, clock: Callable[[], float] = time.time) -> int:
+    daemon = Daemon(
+        config, serve_metrics=False, alerts=False, clock=clock,
+        job_modules=("chain", "headers", "blocks"),
+    )
     try:
         _run_jobs_once(daemon)
         return 0 if all(n.up for n in daemon.store.current().nodes.values()) else 1

@@ -1,0 +1,1 @@
+"""Tests of issue 6: miner economics, BTC price source, pool concentration."""
