@@ -176,13 +176,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_check_config(args: argparse.Namespace) -> int:
     path = _find_config(args)
     config = load_config(path)
-    try:
-        from .alerts.service import check_rules
-    except ImportError:
-        pass
-    else:
-        check_rules(config)
-    print(f"{path}: ok ({len(config.nodes)} node(s))")
+    from .alerts import cli as alerts_cli
+
+    rules = alerts_cli.check_rules(config)
+    print(f"{path}: ok ({len(config.nodes)} node(s), {len(rules)} alert rule(s))")
     return EXIT_OK
 
 
@@ -210,23 +207,18 @@ def cmd_backfill(args: argparse.Namespace) -> int:
 
 
 def cmd_alerts(args: argparse.Namespace) -> int:
-    from .alerts.service import AlertService
+    from .alerts import cli as alerts_cli
 
-    config = load_config(_find_config(args))
-    config = _apply_overrides(config, args)
-    service = AlertService(config, Path(config.state_dir))
-    print(service.describe())
-    return EXIT_OK
+    config = _apply_overrides(load_config(_find_config(args)), args)
+    return alerts_cli.alerts_command(config, Path(config.state_dir))
 
 
 def cmd_test_alert(args: argparse.Namespace) -> int:
-    from .alerts.service import AlertService
+    from .alerts import cli as alerts_cli
 
     config = _apply_overrides(load_config(_find_config(args)), args)
     configure_logging(config.logging.level, config.logging.format)
-    service = AlertService(config, Path(config.state_dir))
-    print(service.test_alert(args.channel))
-    return EXIT_OK
+    return alerts_cli.test_alert_command(config, Path(config.state_dir), args.channel)
 
 
 COMMANDS = {

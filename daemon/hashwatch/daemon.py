@@ -82,12 +82,11 @@ def _feature_jobs(ctx: DaemonContext, modules: Sequence[str]) -> list[JobSpec]:
 
 
 def _load_alert_service(config: Config, state_dir: Path, clock: Callable[[], float]) -> Any:
-    try:
-        from .alerts.service import AlertService
-    except ModuleNotFoundError as exc:
-        if exc.name and exc.name.startswith(f"{__package__}.alerts"):
-            return None
-        raise
+    """The alert engine and its delivery worker, or None when alerting is switched off."""
+    if not config.alerts.enabled:
+        return None
+    from .alerts.service import AlertService
+
     return AlertService(config, state_dir, clock=clock)
 
 
@@ -125,10 +124,10 @@ class Daemon:
         self.registry.register(SnapshotCollector(self.store.current))
         self.alerts = _load_alert_service(config, self.state_dir, clock) if alerts else None
         if self.alerts is not None:
+            from .alerts.metrics_collector import AlertsCollector
+
             self.store.add_listener(self._evaluate_alerts)
-            collector = getattr(self.alerts, "collector", None)
-            if callable(collector):
-                self.registry.register(collector())
+            self.registry.register(AlertsCollector(self.alerts))
         self.scheduler = BackgroundScheduler(
             executors={"default": ThreadPoolExecutor(max_workers=max(4, len(self.jobs) + 2))},
             job_defaults={"coalesce": True, "max_instances": 1},
@@ -189,7 +188,7 @@ class Daemon:
                 except Exception:  # noqa: BLE001
                     log.exception("event=job_stop_failed job=%s", spec.name)
         if self.alerts is not None:
-            self.alerts.stop()
+            self.alerts.close()
         for client in self.clients.values():
             client.close()
         if self.server is not None:

@@ -8,7 +8,7 @@ reviewed files (``rule_files``) merged over the packaged defaults by ``hashwatch
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -101,7 +101,7 @@ class LogChannel(StrictModel):
 
 
 ChannelConfig = Annotated[
-    Union[SlackChannel, EmailChannel, WebhookChannel, LogChannel], Field(discriminator="type")
+    SlackChannel | EmailChannel | WebhookChannel | LogChannel, Field(discriminator="type")
 ]
 
 

@@ -1,0 +1,171 @@
+"""The delivery worker: works the outbox until every notification is delivered or given up.
+
+Why this shape (alertmanager's notify pipeline, made durable): a row is marked ``sending`` in
+the database before the send and ``delivered`` after it, both committed. On restart, rows still
+``sending`` go back to ``pending`` and are sent again: delivery is at-least-once. The ONLY
+duplicate risk is a crash in the short window after the remote accepted a message and before
+``delivered`` was committed; webhook receivers get the same ``Idempotency-Key`` header and
+e-mails the same ``Message-ID`` in that case. A resolve (or repeat) row is only claimed after its
+firing row was delivered, so a resolve never overtakes its firing; if the firing is given up,
+the resolve is dropped rather than sent about an alert nobody saw.
+
+Retries: exponential backoff with jitter (half fixed, half random), Slack's ``Retry-After`` on
+429 is honoured as given, non-retryable errors (auth, bad_config, 4xx) give up at once, and the
+budget is ``max_attempts`` or ``max_age_seconds``, whichever ends first.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Mapping
+
+from ..config.alerts import DeliveryConfig
+from .notify import Notifier, NotifyError
+from .store import AlertStore, OutboxRow, StoreError
+
+log = logging.getLogger("hashwatch.alerts.delivery")
+Fault = Callable[[str], None]
+MAX_RETRY_AFTER_SECONDS = 3600.0
+PRUNE_AFTER_SECONDS = 30 * 86_400.0
+
+
+def backoff(attempt: int, policy: DeliveryConfig, rnd: float) -> float:
+    """Delay before retry number ``attempt`` (1 = first retry); ``rnd`` in [0, 1)."""
+    base = min(policy.backoff_max_seconds, policy.backoff_initial_seconds * 2 ** (attempt - 1))
+    return base / 2 + base / 2 * rnd
+
+
+class DeliveryWorker:
+    def __init__(
+        self,
+        store: AlertStore,
+        notifiers: Mapping[str, Notifier],
+        policy: DeliveryConfig,
+        clock: Callable[[], float] = time.time,
+        *,
+        rng: Callable[[], float] = random.random,
+        fault: Fault | None = None,
+    ):
+        self.store = store
+        self.notifiers = dict(notifiers)
+        self.policy = policy
+        self.clock = clock
+        self.rng = rng
+        self.fault = fault or (lambda point: None)
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._last_prune = 0.0
+
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        recovered = self.store.recover_sending()
+        if recovered:
+            log.info("event=outbox_recovered rows=%d", recovered)
+        self._stop.clear()
+        self._thread = threading.Thread(
+            target=self._loop, name="hashwatch-alerts-delivery", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def wake(self) -> None:
+        """New rows were committed: look now instead of at the next due time."""
+        self._wake.set()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                if self.run_once():
+                    continue
+                due = self.store.next_due()
+                wait = 30.0 if due is None else min(30.0, max(0.05, due - self.clock()))
+            except StoreError as exc:
+                log.error("event=outbox_error kind=%s error=%s", exc.kind, exc)
+                wait = 5.0
+            self._wake.wait(wait)
+            self._wake.clear()
+
+    def run_once(self) -> int:
+        """Send every row due now (one pass); returns how many were attempted."""
+        now = self.clock()
+        if now - self._last_prune > 3600:
+            self._last_prune = now
+            self.store.prune(now - PRUNE_AFTER_SECONDS)
+        rows = self.store.claim_due(now)
+        for row in rows:
+            if self._stop.is_set():
+                break
+            self._deliver(row)
+        return len(rows)
+
+    def _deliver(self, row: OutboxRow) -> None:
+        notifier = self.notifiers.get(row.channel)
+        try:
+            if notifier is None:
+                raise NotifyError(
+                    "bad_config",
+                    f"channel {row.channel!r} is no longer configured",
+                    retryable=False,
+                )
+            notifier.send(row.payload, row.idem_key)
+        except NotifyError as exc:
+            self._failed(row, exc)
+            return
+        except Exception as exc:  # noqa: BLE001 - a broken notifier must not kill the worker
+            log.exception("event=notify_bug channel=%s", row.channel)
+            self._failed(row, NotifyError("connection", type(exc).__name__, retryable=True))
+            return
+        self.fault("after_send")
+        now = self.clock()
+        self.store.mark_delivered(row, now)
+        log.info(
+            "event=notification_sent channel=%s key=%s status=%s attempts=%d",
+            row.channel,
+            row.idem_key,
+            row.payload.get("status"),
+            row.attempts + 1,
+        )
+
+    def _failed(self, row: OutboxRow, exc: NotifyError) -> None:
+        now = self.clock()
+        attempt = row.attempts + 1
+        retry_at: float | None = None
+        if exc.retryable and attempt < self.policy.max_attempts:
+            if exc.retry_after is not None:
+                delay = min(exc.retry_after, MAX_RETRY_AFTER_SECONDS)
+            else:
+                delay = backoff(attempt, self.policy, self.rng())
+            if now + delay - row.created_at <= self.policy.max_age_seconds:
+                retry_at = now + delay
+        self.store.mark_failed(row, now, exc.reason, str(exc), retry_at)
+        if retry_at is None:
+            log.error(
+                "event=notification_dropped channel=%s key=%s reason=%s attempts=%d error=%s",
+                row.channel,
+                row.idem_key,
+                exc.reason,
+                attempt,
+                exc,
+            )
+        else:
+            log.warning(
+                "event=notification_retry channel=%s key=%s reason=%s attempts=%d "
+                "retry_in=%.1fs error=%s",
+                row.channel,
+                row.idem_key,
+                exc.reason,
+                attempt,
+                retry_at - now,
+                exc,
+            )

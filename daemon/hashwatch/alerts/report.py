@@ -1,0 +1,50 @@
+"""``hashwatch alerts``: active alerts and the outbox as plain text for a terminal."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .service import AlertService
+
+
+def _when(t: float | None) -> str:
+    if t is None:
+        return "-"
+    return datetime.fromtimestamp(t, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ")
+
+
+def _num(v: float | None) -> str:
+    return "-" if v is None else f"{v:.6g}"
+
+
+def describe(service: AlertService) -> str:
+    lines = []
+    active = service.active()
+    lines.append(f"Active alerts: {len(active)}")
+    for s in active:
+        rule = service.rules_by_name[s.rule]
+        labels = ",".join(f"{k}={v}" for k, v in s.labels)
+        since = s.firing_since if s.state == "firing" else s.pending_since
+        lines.append(
+            f"  {s.state:<8} {rule.severity:<8} {s.rule} node={s.node or '-'}"
+            f"{' ' + labels if labels else ''} value={_num(s.value)} observed={_num(s.observed)}"
+            f" since={_when(since)}"
+        )
+    depth = service.store.outbox_depth()
+    total = sum(n for n, _ in depth.values())
+    lines.append(f"Outbox: {total} undelivered")
+    for ch, (n, oldest) in sorted(depth.items()):
+        lines.append(f"  {ch}: {n} undelivered, oldest {_when(oldest)}")
+    recent = service.store.outbox(limit=15)
+    if recent:
+        lines.append("Recent notifications (newest first):")
+    for r in recent:
+        reason = f" last_error={r.last_reason}" if r.last_reason else ""
+        lines.append(
+            f"  #{r.id} {r.status:<9} {r.channel} {r.payload.get('status')} {r.payload.get('rule')}"
+            f" node={r.payload.get('node') or '-'} attempts={r.attempts}"
+            f" created={_when(r.created_at)}{reason}"
+        )
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,78 @@
+"""Shared fixtures: simulated nodes (hashwatch.sim) and an optional real bitcoind.
+
+- sim_node: a started mainnet-like SimNode at height 925,000 (fixed start time, seed 1).
+- sim_factory: call with SimNode kwargs to get more started nodes; all stopped at teardown.
+- rpc_backend: parametrized "sim" / "real" (real needs BITCOIND=/path/to/bitcoind).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from hashwatch.sim import SimNode
+
+SEED_TIP_TIME = 1764180567  # real time of mainnet block 925,300
+
+
+@pytest.fixture
+def sim_factory() -> Iterator[Callable[..., SimNode]]:
+    nodes: list[SimNode] = []
+
+    def make(**kwargs: Any) -> SimNode:
+        kwargs.setdefault("start_time", SEED_TIP_TIME)
+        node = SimNode(**kwargs).start()
+        nodes.append(node)
+        return node
+
+    yield make
+    for node in nodes:
+        node.stop()
+
+
+@pytest.fixture
+def sim_node(sim_factory: Callable[..., SimNode]) -> SimNode:
+    return sim_factory(network="main", start_height=925_000, seed=1)
+
+
+class SimBackend:
+    """The simulator in regtest mode, behind the same small interface as a real node."""
+
+    kind = "sim"
+
+    def __init__(self, node: SimNode) -> None:
+        self.node = node
+        self.rpc_url = node.rpc_url
+        self.cookie_path = node.cookie_path
+
+    def rpc(self, method: str, *params: Any) -> Any:
+        return self.node.rpc(method, *params)
+
+    def mine(self, n: int = 1) -> list[str]:
+        return self.node.mine(n)
+
+    def send_at_feerate(self, sat_per_vb: float) -> str:
+        vsize = 141
+        return self.node.mempool.add_tx(vsize, round(sat_per_vb * vsize))
+
+
+@pytest.fixture(params=["sim", "real"])
+def rpc_backend(request: pytest.FixtureRequest,
+                sim_factory: Callable[..., SimNode]) -> Iterator[Any]:
+    if request.param == "sim":
+        yield SimBackend(sim_factory(network="regtest", start_height=101))
+        return
+    binary = os.environ.get("BITCOIND")
+    if not binary:
+        pytest.skip("real node: set BITCOIND=/path/to/bitcoind")
+    from harness.bitcoind import BitcoindNode
+
+    node = BitcoindNode(binary)
+    try:
+        node.start()
+        yield node
+    finally:
+        node.stop()

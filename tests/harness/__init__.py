@@ -1,0 +1,1 @@
+"""Helpers that run real external programs for tests (bitcoind)."""

@@ -1,0 +1,129 @@
+"""Start a real bitcoind on regtest for tests (only when BITCOIND points at a binary).
+
+Free loopback ports for RPC, P2P and ZMQ; a temporary datadir; a wallet with 101 mined
+blocks; readiness by polling RPC (never a blind sleep); a clean `stop` then wait.
+"""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import json
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+READY_TIMEOUT = 60.0
+STOP_TIMEOUT = 30.0
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class BitcoindError(RuntimeError):
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(f"{message} ({code})")
+        self.code, self.message = code, message
+
+
+class BitcoindNode:
+    """A real regtest node with the same interface as conftest.SimBackend."""
+
+    kind = "real"
+
+    def __init__(self, binary: str, extra_args: tuple[str, ...] = ()) -> None:
+        self.binary = binary
+        self.extra_args = extra_args
+        self.datadir = Path(tempfile.mkdtemp(prefix="hashwatch-bitcoind-"))
+        self.rpc_port, self.p2p_port, self.zmq_port = free_port(), free_port(), free_port()
+        self.rpc_url = f"http://127.0.0.1:{self.rpc_port}/"
+        self.cookie_path = self.datadir / "regtest" / ".cookie"
+        self.zmq_url = f"tcp://127.0.0.1:{self.zmq_port}"
+        self.proc: subprocess.Popen | None = None
+        self.address = ""
+
+    # ----- process ---------------------------------------------------------------------
+    def start(self) -> None:
+        args = [self.binary, "-regtest", f"-datadir={self.datadir}", "-server=1",
+                "-listen=1", "-bind=127.0.0.1", f"-port={self.p2p_port}",
+                f"-rpcport={self.rpc_port}", "-rpcbind=127.0.0.1", "-rpcallowip=127.0.0.1",
+                f"-zmqpubsequence={self.zmq_url}", f"-zmqpubhashblock={self.zmq_url}",
+                "-fallbackfee=0.0002", "-printtoconsole=0", "-discover=0", "-dnsseed=0",
+                *self.extra_args]
+        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self._wait_ready()
+        self.rpc("createwallet", "hashwatch")
+        self.address = self.rpc("getnewaddress")
+        self.mine(101)
+
+    def _wait_ready(self) -> None:
+        deadline = time.monotonic() + READY_TIMEOUT
+        last: Exception | None = None
+        while time.monotonic() < deadline:
+            if self.proc is not None and self.proc.poll() is not None:
+                err = self.proc.stderr.read().decode() if self.proc.stderr else ""
+                raise RuntimeError(f"bitcoind exited early ({self.proc.returncode}): {err}")
+            if self.cookie_path.exists():
+                try:
+                    self.rpc("getblockchaininfo")
+                    return
+                except (BitcoindError, OSError) as exc:  # -28 warm-up, connection refused
+                    last = exc
+            time.sleep(0.1)  # polling interval while waiting for the process
+        raise TimeoutError(f"bitcoind not ready after {READY_TIMEOUT}s: {last}")
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            try:
+                self.rpc("stop")
+            except (BitcoindError, OSError):
+                self.proc.terminate()
+            try:
+                self.proc.wait(STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        shutil.rmtree(self.datadir, ignore_errors=True)
+
+    # ----- RPC -------------------------------------------------------------------------
+    def raw_call(self, body: Any, path: str = "/", auth: str | None = None
+                 ) -> tuple[int, Any]:
+        """POST a JSON body; returns (HTTP status, decoded JSON or None)."""
+        if auth is None:
+            auth = self.cookie_path.read_text()
+        conn = http.client.HTTPConnection("127.0.0.1", self.rpc_port, timeout=60)
+        try:
+            conn.request("POST", path, body=json.dumps(body), headers={
+                "Authorization": "Basic " + base64.b64encode(auth.encode()).decode(),
+                "Content-Type": "application/json"})
+            resp = conn.getresponse()
+            data = resp.read()
+        finally:
+            conn.close()
+        return resp.status, (json.loads(data, parse_float=Decimal) if data else None)
+
+    def rpc(self, method: str, *params: Any) -> Any:
+        status, reply = self.raw_call({"jsonrpc": "1.0", "id": method, "method": method,
+                                       "params": list(params)})
+        if reply is None:
+            raise BitcoindError(-342, f"HTTP {status} without a body")
+        if reply.get("error"):
+            raise BitcoindError(reply["error"]["code"], reply["error"]["message"])
+        return reply["result"]
+
+    def mine(self, n: int = 1) -> list[str]:
+        return self.rpc("generatetoaddress", n, self.address)
+
+    def send_at_feerate(self, sat_per_vb: float) -> str:
+        """A wallet payment at an exact fee rate (sat/vB) via sendtoaddress fee_rate."""
+        dest = self.rpc("getnewaddress")
+        return self.rpc("sendtoaddress", dest, 0.001, "", "", False, True, None, "unset",
+                        False, sat_per_vb)
