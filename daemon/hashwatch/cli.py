@@ -179,6 +179,10 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     from .alerts import cli as alerts_cli
 
     rules = alerts_cli.check_rules(config)
+    if config.metrics.web_config_file is not None:
+        from .webconfig import load_web_config
+
+        load_web_config(config.metrics.web_config_file)
     print(f"{path}: ok ({len(config.nodes)} node(s), {len(rules)} alert rule(s))")
     return EXIT_OK
 

@@ -39,6 +39,8 @@ JOB_MODULES: Sequence[str] = ("chain", "headers", "blocks", "mempool", "price", 
 
 # Jobs that read what another job produced run right after it succeeds, so a new block shows
 # in hashprice and pool shares at once instead of one timer tick later.
+STOP_GRACE_SECONDS = 3.0  # SIGTERM must stop the daemon within 5 s
+
 FOLLOW_UPS: dict[str, tuple[str, ...]] = {"blocks": ("economics", "pools"), "price": ()}
 
 
@@ -181,6 +183,11 @@ class Daemon:
         log.info("event=stopping")
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+        # Unblock jobs waiting on a hung node, then give running jobs a moment to finish before
+        # their resources (SQLite files, ZMQ sockets) are closed under them.
+        for client in self.clients.values():
+            client.close()
+        self._wait_for_running_jobs(STOP_GRACE_SECONDS)
         for spec in self.jobs:
             if spec.stop is not None:
                 try:
@@ -189,11 +196,19 @@ class Daemon:
                     log.exception("event=job_stop_failed job=%s", spec.name)
         if self.alerts is not None:
             self.alerts.close()
-        for client in self.clients.values():
-            client.close()
         if self.server is not None:
             self.server.stop()
         log.info("event=stopped")
+
+    def _wait_for_running_jobs(self, timeout: float) -> None:
+        pool = getattr(self.scheduler._executors.get("default"), "_pool", None)
+        if pool is None:
+            return
+        waiter = threading.Thread(target=pool.shutdown, kwargs={"wait": True}, daemon=True)
+        waiter.start()
+        waiter.join(timeout)
+        if waiter.is_alive():
+            log.warning("event=stop_jobs_still_running grace_seconds=%g", timeout)
 
     def wait(self, timeout: float | None = None) -> bool:
         return self._stopped.wait(timeout)
@@ -228,7 +243,9 @@ class Daemon:
             except Exception as exc:  # noqa: BLE001 - a failing job never kills the daemon
                 self.metrics.job_failures.labels(node, spec.name).inc()
                 text = f"{type(exc).__name__}: {exc}"
-                if self._job_errors.get(key) != text:
+                if self._stopped.is_set():
+                    log.debug("event=job_interrupted_by_stop job=%s node=%s", spec.name, node)
+                elif self._job_errors.get(key) != text:
                     self._job_errors[key] = text
                     kind = getattr(exc, "kind", type(exc).__name__)
                     log.warning(

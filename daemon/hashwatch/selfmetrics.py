@@ -62,9 +62,10 @@ class DaemonMetrics:
         """The hook :class:`~hashwatch.node.rpc.NodeClient` calls after every round trip."""
 
         def observe(
-            method: str, seconds: float, error_kind: str | None, sent: int, received: int
+            method: str, seconds: float | None, error_kind: str | None, sent: int, received: int
         ) -> None:
-            self.rpc_duration.labels(node, method).observe(seconds)
+            if seconds is not None:
+                self.rpc_duration.labels(node, method).observe(seconds)
             if error_kind:
                 self.rpc_errors.labels(node, error_kind).inc()
             if sent:

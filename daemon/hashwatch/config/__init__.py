@@ -30,17 +30,45 @@ def _describe(err: Mapping[str, Any]) -> str:
     if msg.startswith("Assertion failed, "):
         msg = msg[len("Assertion failed, ") :]
     inp = err.get("input")
+    if kind == "path_type":
+        return f"expected a file or directory path (got {inp!r})"
     if kind.endswith(("_type", "_parsing")) or kind in ("literal_error", "enum"):
         if not isinstance(inp, (dict, list)):
             return f"{msg} (got {inp!r})"
     return msg
 
 
-def validation_problems(exc: ValidationError, lines: LineMap, prefix: tuple = ()) -> list[str]:
+def _user_loc(loc: tuple, data: Any) -> tuple:
+    """Drop the union tags pydantic adds to paths (``channels[0].slack.webhook_url``).
+
+    A tagged union inserts the tag (the item's ``type``) into the error path; the user's file
+    has no such key, so the path is walked through the data and such steps are skipped.
+    """
+    out: list[Any] = []
+    node = data
+    for part in loc:
+        if isinstance(node, dict) and isinstance(part, str) and part not in node:
+            if node.get("type") == part or part in ("function-after", "function-before"):
+                continue
+        out.append(part)
+        if isinstance(node, dict):
+            node = node.get(part)
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            node = node[part]
+        else:
+            node = None
+    return tuple(out)
+
+
+def validation_problems(
+    exc: ValidationError, lines: LineMap, prefix: tuple = (), data: Any = None
+) -> list[str]:
     """One ``file:line: key.path: message`` string per pydantic error."""
     out = []
     for err in exc.errors(include_url=False):
         loc = prefix + tuple(err["loc"])
+        if data is not None:
+            loc = _user_loc(loc, data)
         out.append(f"{lines.where(loc)}: {format_loc(loc)}: {_describe(err)}")
     return out
 
@@ -57,4 +85,4 @@ def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Confi
     try:
         return Config.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(validation_problems(exc, lines)) from None
+        raise ConfigError(validation_problems(exc, lines, data=data)) from None

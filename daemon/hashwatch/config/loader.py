@@ -100,7 +100,8 @@ def load_yaml(path: Path, *, what: str = "config") -> tuple[Any, LineMap]:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError([f"{path}: {what} file not found; create it or pass --config"]) from None
+        fix = "create it or pass --config" if what == "config" else "check the path in the config"
+        raise ConfigError([f"{path}: {what} file not found; {fix}"]) from None
     except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
         raise ConfigError([f"{path}: cannot read {what} file: {type(exc).__name__}"]) from None
     try:

@@ -6,6 +6,7 @@ Feature sections live in their own modules (``difficulty``, ``fees``, ``economic
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
@@ -27,7 +28,7 @@ class NodeConfig(SecretFileModel):
 
     secret_fields = ("password",)
 
-    name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
+    name: str
     url: str = "http://127.0.0.1:8332/"
     user: str | None = None
     password: SecretStr | None = None
@@ -37,6 +38,16 @@ class NodeConfig(SecretFileModel):
     timeout_seconds: float = Field(default=10.0, gt=0, le=300)
     zmq_sequence: str | None = None
     zmq_hashblock: str | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", v):
+            raise ValueError(
+                f"node names are 1-64 letters, digits, '_', '.' or '-' (they become the `node` "
+                f"label); got {v!r}"
+            )
+        return v
 
     @field_validator("url")
     @classmethod
@@ -102,7 +113,7 @@ class LoggingConfig(StrictModel):
 class Config(StrictModel):
     """The root of ``hashwatch.yaml``."""
 
-    nodes: list[NodeConfig] = Field(min_length=1)
+    nodes: list[NodeConfig]
     polling: PollingConfig = PollingConfig()
     metrics: MetricsConfig = MetricsConfig()
     logging: LoggingConfig = LoggingConfig()
@@ -116,6 +127,8 @@ class Config(StrictModel):
     @field_validator("nodes")
     @classmethod
     def _unique_names(cls, nodes: list[NodeConfig]) -> list[NodeConfig]:
+        if not nodes:
+            raise ValueError("at least one node is required (a list item with name and url)")
         seen: set[str] = set()
         for node in nodes:
             if node.name in seen:

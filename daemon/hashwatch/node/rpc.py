@@ -38,8 +38,9 @@ from .errors import (
     RPCError,
 )
 
-# method, seconds, error kind or None, bytes sent, bytes received
-Observer = Callable[[str, float, "str | None", int, int], None]
+# method, seconds (None: an error inside an answered batch), error kind or None, bytes sent,
+# bytes received
+Observer = Callable[[str, "float | None", "str | None", int, int], None]
 Call = tuple[str, Sequence[Any]]
 
 DEFAULT_TIMEOUT = 10.0
@@ -205,6 +206,9 @@ class NodeClient:
             for v in values:
                 if isinstance(v, NodeError):
                     v.node = self.name
+                    # the HTTP round trip succeeded; count the element's error on its own
+                    if self.observer is not None:
+                        self.observer(label, None, v.kind, 0, 0)
                     raise v
         return values
 
@@ -214,6 +218,12 @@ class NodeClient:
             conns, self._all_conns = self._all_conns, []
             self._generation += 1
         for conn in conns:
+            sock = conn.sock
+            if sock is not None:
+                try:  # wakes a thread blocked in recv() on a hung node; close() alone does not
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
             conn.close()
 
     # -- internals ----------------------------------------------------------------------------

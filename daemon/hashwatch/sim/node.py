@@ -27,7 +27,7 @@ from .history import BLOCK_WEIGHT_FOR_TXS, build_history
 from .mempool import Mempool
 from .rpc_methods import RPCError, dispatch, encode
 from .server import FAULTS, RPCServer, ServerStats
-from .zmqpub import ZmqPublisher
+from .zmqpub import HWM, ZmqPublisher
 
 WARMUP_MESSAGES = ("Loading block index…", "Verifying blocks…", "Loading P2P addresses…",
                    "Loading banlist…", "Starting network threads…")
@@ -44,7 +44,7 @@ class SimNode:
                  start_time: float | None = None, maxmempool_mb: int = 300,
                  bind: str = "127.0.0.1", port: int = 0, zmq_port: int | None = None,
                  pools: tuple[Pool, ...] | None = None, history_fee_rate: float | None = None,
-                 epoch_start_time: int | None = None) -> None:
+                 epoch_start_time: int | None = None, zmq_hwm: int | None = None) -> None:
         from .scenario import Scenario, load_scenario
 
         if isinstance(scenario, (str, Path)):
@@ -99,6 +99,9 @@ class SimNode:
         self._server_thread: threading.Thread | None = None
         self.started_at = time.monotonic()
         self._want_zmq, self._zmq_port = zmq, zmq_port
+        # like Core's -zmqpubsequencehwm: bursts (a block confirming thousands of txs) beyond
+        # it are dropped by the publisher, and the subscriber must notice the gap
+        self._zmq_hwm = zmq_hwm if zmq_hwm is not None else base.get("zmq_hwm", HWM)
         self.zmq: ZmqPublisher | None = None
         self._runner: Any = None
         if scenario is not None and scenario.arrivals is not None:
@@ -134,7 +137,7 @@ class SimNode:
     def start(self) -> SimNode:
         """Write the cookie and listen (port 0 picks a free one, kept across restarts)."""
         if self._want_zmq and self.zmq is None:
-            self.zmq = ZmqPublisher(self.bind, self._zmq_port)
+            self.zmq = ZmqPublisher(self.bind, self._zmq_port, hwm=self._zmq_hwm)
             self.mempool.listeners.append(self.zmq.mempool_event)
         self._write_cookie()
         self._listen()

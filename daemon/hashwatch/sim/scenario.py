@@ -31,7 +31,7 @@ from .mempool import FeeRateDist
 NODE_KEYS = {"network": str, "start_height": int, "start_bits": int, "start_time": int,
              "seed": int, "speed": (int, float), "mempool_size": int,
              "epoch_start_time": int, "epoch_mean_interval": (int, float),
-             "history_fee_rate": (int, float)}
+             "history_fee_rate": (int, float), "zmq_hwm": int}
 ARRIVAL_KEYS = {"rate": (int, float), "fee_median": (int, float), "fee_sigma": (int, float),
                 "fee_floor": (int, float), "child_fraction": (int, float)}
 ACTIONS = {"hashrate", "fee_spike", "congestion", "reorg", "restart", "warmup", "hang",

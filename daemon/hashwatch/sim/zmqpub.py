@@ -12,14 +12,15 @@ import threading
 
 import zmq
 
-HWM = 1000
+HWM = 1000  # Core's default -zmqpub<topic>hwm
 
 
 class ZmqPublisher:
-    def __init__(self, bind: str = "127.0.0.1", port: int | None = None) -> None:
+    def __init__(self, bind: str = "127.0.0.1", port: int | None = None, hwm: int = HWM) -> None:
         self._ctx = zmq.Context.instance()
         self._sock = self._ctx.socket(zmq.PUB)
-        self._sock.setsockopt(zmq.SNDHWM, HWM)
+        self.hwm = hwm
+        self._sock.setsockopt(zmq.SNDHWM, hwm)
         self._sock.setsockopt(zmq.LINGER, 0)
         if port:
             self._sock.bind(f"tcp://{bind}:{port}")
@@ -56,7 +57,7 @@ class ZmqPublisher:
 
     def notifications(self) -> list[dict]:
         """What getzmqnotifications reports for this publisher."""
-        return [{"type": t, "address": self.url, "hwm": HWM}
+        return [{"type": t, "address": self.url, "hwm": self.hwm}
                 for t in ("pubhashblock", "pubsequence")]
 
     def close(self) -> None:

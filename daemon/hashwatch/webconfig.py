@@ -1,0 +1,422 @@
+"""Basic auth and TLS for ``/metrics`` from a web config file (Prometheus exporter-toolkit format).
+
+Why this format: operators already write it for node_exporter and friends, and Prometheus'
+``scrape_config`` (``basic_auth``, ``tls_config``) pairs with it. The subset hashwatch honours::
+
+    tls_server_config:
+      cert_file: server.crt          # relative paths are relative to this file
+      key_file: server.key
+      client_auth_type: RequireAndVerifyClientCert   # or NoClientCert, VerifyClientCertIfGiven
+      client_ca_file: clients-ca.crt
+      min_version: TLS12             # TLS10 ... TLS13
+      max_version: TLS13
+    basic_auth_users:
+      prometheus: $2b$10$...         # bcrypt hash, never a plain password
+
+Design choices:
+- every problem is a ``ConfigError`` line ``file:line: key.path: message`` naming the fix, and the
+  certificate and key are loaded at start-up so a bad pair fails ``hashwatch run`` at once;
+- an empty file is an error (exporter-toolkit treats it as "no protection"; silently serving
+  unprotected metrics because a file was truncated is the wrong failure);
+- bcrypt is slow on purpose, so a successful (user, password) is remembered as a keyed HMAC and
+  compared in constant time; unknown users still pay one bcrypt check so timing does not reveal
+  which user names exist;
+- the TLS handshake runs in the request thread, not in the accept loop, so one client that
+  connects and sends nothing cannot stall every scrape; a failed handshake closes that
+  connection quietly (no traceback on stderr per port scan);
+- certificate files are re-read when they change on disk (renewals need no restart).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import logging
+import os
+import re
+import secrets
+import socket
+import ssl
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, ValidationError
+
+from .config.loader import ConfigError, LineMap, format_loc, load_yaml
+from .config.secrets import StrictModel
+
+log = logging.getLogger("hashwatch.webconfig")
+
+REALM = "hashwatch"
+TLSVersion = Literal["TLS10", "TLS11", "TLS12", "TLS13"]
+ClientAuth = Literal["NoClientCert", "VerifyClientCertIfGiven", "RequireAndVerifyClientCert"]
+_TLS_VERSIONS = {
+    "TLS10": ssl.TLSVersion.TLSv1,
+    "TLS11": ssl.TLSVersion.TLSv1_1,
+    "TLS12": ssl.TLSVersion.TLSv1_2,
+    "TLS13": ssl.TLSVersion.TLSv1_3,
+}
+# exporter-toolkit options this small server cannot honour: refused by name, never ignored.
+_UNSUPPORTED = {
+    "http_server_config", "rate_limit", "cert", "key", "client_ca", "cipher_suites",
+    "curve_preferences", "prefer_server_cipher_suites", "client_allowed_sans",
+}
+_NO_VERIFY_TYPES = ("RequestClientCert", "RequireAnyClientCert")
+_BCRYPT_RE = re.compile(r"^\$2[aby]\$(0[4-9]|[12][0-9]|3[01])\$[./A-Za-z0-9]{53}$")
+_HASH_HOWTO = (
+    "python3 -c 'import bcrypt,getpass; "
+    "print(bcrypt.hashpw(getpass.getpass().encode(), bcrypt.gensalt()).decode())'"
+)
+_NOT_A_HASH = f"not a bcrypt hash (value not shown); create one with: {_HASH_HOWTO}"
+_CACHE_MAX = 256
+
+
+class TLSServerConfig(StrictModel):
+    cert_file: Path
+    key_file: Path
+    client_auth_type: ClientAuth = "NoClientCert"
+    client_ca_file: Path | None = None
+    min_version: TLSVersion = "TLS12"
+    max_version: TLSVersion | None = None
+
+
+class WebConfigModel(StrictModel):
+    tls_server_config: TLSServerConfig | None = None
+    basic_auth_users: dict[str, str] = Field(default_factory=dict)
+
+
+# -- loading and validation --------------------------------------------------------------------
+
+
+def _describe(err: Mapping[str, Any]) -> str:
+    loc = tuple(err["loc"])
+    kind = err.get("type", "")
+    if kind == "extra_forbidden":
+        key = str(loc[-1])
+        if key in _UNSUPPORTED:
+            return "not supported by hashwatch's metrics server; remove it"
+        if len(loc) > 1 and loc[0] == "tls_server_config":
+            return ("unknown key; tls_server_config takes cert_file, key_file, client_auth_type, "
+                    "client_ca_file, min_version, max_version")
+        return ("unknown key; a web config file takes tls_server_config and basic_auth_users "
+                "(Prometheus exporter-toolkit format)")
+    if kind == "missing":
+        return "required key is missing"
+    if kind == "literal_error" and loc[-1] == "client_auth_type" and err.get("input") in (
+        _NO_VERIFY_TYPES
+    ):
+        return (f"{err['input']} is not supported (it accepts unverified certificates); use "
+                "VerifyClientCertIfGiven or RequireAndVerifyClientCert with client_ca_file")
+    msg = str(err.get("msg", ""))
+    inp = err.get("input")
+    if loc[:1] == ("basic_auth_users",):
+        if len(loc) == 2:
+            return _NOT_A_HASH
+        return "expected a mapping of user name to bcrypt hash, like prometheus: $2b$10$..."
+    if not isinstance(inp, (dict, list)):
+        return f"{msg} (got {inp!r})"
+    return msg
+
+
+def _problem(lines: LineMap, loc: tuple[Any, ...], message: str) -> str:
+    return f"{lines.where(loc)}: {format_loc(loc)}: {message}"
+
+
+def _resolve(base: Path, p: Path) -> Path:
+    p = p.expanduser()
+    return p if p.is_absolute() else base / p
+
+
+def _check_users(users: Mapping[str, str], lines: LineMap) -> list[str]:
+    out = []
+    for user, hashed in users.items():
+        loc = ("basic_auth_users", user)
+        if not user or ":" in user:
+            out.append(_problem(lines, loc, "user names must be non-empty and contain no ':'"))
+        elif not _BCRYPT_RE.match(hashed):
+            # never echo the value: it may be a plain password typed by mistake
+            out.append(_problem(lines, loc, _NOT_A_HASH))
+    return out
+
+
+@dataclass(frozen=True)
+class _TLSFiles:
+    cert: Path
+    key: Path
+    ca: Path | None
+    client_auth: str
+    min_version: str
+    max_version: str | None
+
+
+def _build_context(f: _TLSFiles) -> ssl.SSLContext:
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.minimum_version = _TLS_VERSIONS[f.min_version]
+    if f.max_version is not None:
+        ctx.maximum_version = _TLS_VERSIONS[f.max_version]
+    ctx.load_cert_chain(str(f.cert), str(f.key))
+    if f.ca is not None:
+        ctx.load_verify_locations(cafile=str(f.ca))
+    ctx.verify_mode = {
+        "NoClientCert": ssl.CERT_NONE,
+        "VerifyClientCertIfGiven": ssl.CERT_OPTIONAL,
+        "RequireAndVerifyClientCert": ssl.CERT_REQUIRED,
+    }[f.client_auth]
+    ctx.sslsocket_class = _QuietSSLSocket
+    return ctx
+
+
+def _check_tls(
+    tls: TLSServerConfig, base: Path, lines: LineMap
+) -> tuple[_TLSFiles | None, list[str]]:
+    out: list[str] = []
+    at = ("tls_server_config",)
+    files = _TLSFiles(
+        cert=_resolve(base, tls.cert_file), key=_resolve(base, tls.key_file),
+        ca=_resolve(base, tls.client_ca_file) if tls.client_ca_file else None,
+        client_auth=tls.client_auth_type, min_version=tls.min_version,
+        max_version=tls.max_version,
+    )
+    for key, path in (("cert_file", files.cert), ("key_file", files.key),
+                      ("client_ca_file", files.ca)):
+        if path is not None and not path.is_file():
+            out.append(_problem(lines, at + (key,), f"file {path} not found (relative "
+                                "paths start at the web config file's folder)"))
+    if tls.client_auth_type != "NoClientCert" and files.ca is None:
+        out.append(_problem(lines, at + ("client_auth_type",),
+                            f"{tls.client_auth_type} needs client_ca_file (the CA that signs "
+                            "client certificates)"))
+    if tls.client_auth_type == "NoClientCert" and files.ca is not None:
+        out.append(_problem(lines, at + ("client_ca_file",),
+                            "client_ca_file is set but client_auth_type is NoClientCert; set "
+                            "client_auth_type: RequireAndVerifyClientCert or remove "
+                            "client_ca_file"))
+    if tls.max_version and _TLS_VERSIONS[tls.max_version] < _TLS_VERSIONS[tls.min_version]:
+        out.append(_problem(lines, at + ("max_version",),
+                            f"max_version {tls.max_version} is below min_version "
+                            f"{tls.min_version}"))
+    if out:
+        return None, out
+    probe = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    try:
+        probe.load_cert_chain(str(files.cert), str(files.key))
+    except (ssl.SSLError, OSError):
+        return None, [_problem(lines, at + ("cert_file",),
+                               "cannot load the certificate and key; check that both are PEM "
+                               "and that key_file belongs to cert_file")]
+    if files.ca is not None:
+        try:
+            probe.load_verify_locations(cafile=str(files.ca))
+        except (ssl.SSLError, OSError):
+            return None, [_problem(lines, at + ("client_ca_file",),
+                                   "cannot load the CA certificates; expected PEM certificates")]
+    return files, []
+
+
+def load_web_config(path: str | Path) -> WebConfig:
+    """Read and validate ``path``; raise :class:`ConfigError` listing every problem."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError([f"{path}: web config file not found; create it or fix "
+                           "metrics.web_config_file"])
+    data, lines = load_yaml(path, what="web config")
+    if data is None:
+        raise ConfigError([f"{path}: web config file is empty; add tls_server_config and/or "
+                           "basic_auth_users, or remove metrics.web_config_file"])
+    if not isinstance(data, dict):
+        raise ConfigError([f"{path}:1: the top level must be a mapping "
+                           "(tls_server_config:, basic_auth_users:)"])
+    try:
+        model = WebConfigModel.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError([_problem(lines, tuple(e["loc"]), _describe(e))
+                           for e in exc.errors(include_url=False)]) from None
+    problems = _check_users(model.basic_auth_users, lines)
+    tls_files = None
+    if model.tls_server_config is not None:
+        tls_files, tls_problems = _check_tls(model.tls_server_config, path.parent, lines)
+        problems += tls_problems
+    if problems:
+        raise ConfigError(problems)
+    return WebConfig(users=dict(model.basic_auth_users), tls=tls_files)
+
+
+# -- basic auth --------------------------------------------------------------------------------
+
+
+class BasicAuth:
+    """Checks ``Authorization: Basic`` against bcrypt hashes; thread-safe."""
+
+    def __init__(
+        self, users: Mapping[str, str], checkpw: Callable[[bytes, bytes], bool] | None = None
+    ):
+        import bcrypt  # imported here: only needed when basic auth is configured
+
+        self._users = {u: h.encode() for u, h in users.items()}
+        self._checkpw = checkpw or bcrypt.checkpw
+        rounds = max((int(h[4:6]) for h in users.values()), default=10)
+        self._dummy = bcrypt.hashpw(secrets.token_bytes(16), bcrypt.gensalt(rounds=rounds))
+        self._key = secrets.token_bytes(32)
+        self._ok: set[bytes] = set()
+        self._lock = threading.Lock()
+
+    def check(self, header: str | None) -> bool:
+        """True if ``header`` carries a configured user's password."""
+        creds = parse_basic_header(header)
+        if creds is None:
+            return False
+        user, password = creds
+        hashed = self._users.get(user)
+        digest = hmac.new(
+            self._key, b"\0".join([user.encode(), password.encode(), hashed or b""]),
+            hashlib.sha256,
+        ).digest()
+        with self._lock:
+            cached = any(hmac.compare_digest(digest, d) for d in self._ok)
+        if cached:
+            return True
+        if hashed is None:
+            self._checkpw(password.encode(), self._dummy)  # same cost as a real user
+            return False
+        try:
+            ok = self._checkpw(password.encode(), hashed)
+        except ValueError:
+            return False
+        if ok:
+            with self._lock:
+                if len(self._ok) >= _CACHE_MAX:
+                    self._ok.clear()
+                self._ok.add(digest)
+        return ok
+
+    def authorize(self, handler: BaseHTTPRequestHandler) -> bool:
+        """MetricsServer hook: True to serve; otherwise answers 401 itself."""
+        if self.check(handler.headers.get("Authorization")):
+            return True
+        client = handler.client_address[0] if handler.client_address else "-"
+        log.info("event=metrics_auth_failed client=%s path=%s", client,
+                 handler.path.split("?", 1)[0][:64])
+        body = b"401 Unauthorized\n"
+        handler.send_response(401)
+        handler.send_header("WWW-Authenticate", f'Basic realm="{REALM}", charset="UTF-8"')
+        handler.send_header("Content-Type", "text/plain; charset=utf-8")
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        if handler.command != "HEAD":
+            handler.wfile.write(body)
+        return False
+
+
+def parse_basic_header(header: str | None) -> tuple[str, str] | None:
+    """``"Basic dXNlcjpwdw=="`` -> ``("user", "pw")``; None for anything else."""
+    if not header:
+        return None
+    scheme, _, token = header.strip().partition(" ")
+    if scheme.lower() != "basic" or not token:
+        return None
+    try:
+        decoded = base64.b64decode(token.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, ValueError):
+        return None
+    user, sep, password = decoded.partition(":")
+    return (user, password) if sep else None
+
+
+# -- TLS -----------------------------------------------------------------------------------------
+
+
+class _QuietSSLSocket(ssl.SSLSocket):
+    """Server-side connection whose failed handshake reads as EOF instead of a traceback."""
+
+    def recv_into(self, buffer: Any, nbytes: int | None = None, flags: int = 0) -> int:
+        try:
+            return super().recv_into(buffer, nbytes, flags)
+        except (ssl.SSLError, ConnectionResetError) as exc:
+            log.debug("event=metrics_tls_failed error=%s", type(exc).__name__)
+            return 0
+
+
+class _ContextHolder:
+    """The current SSLContext, rebuilt when the certificate, key or CA file changes."""
+
+    def __init__(self, files: _TLSFiles):
+        self.files = files
+        self._lock = threading.Lock()
+        self._stamp = self._stat()
+        self._ctx = _build_context(files)
+        self._failed_stamp: tuple | None = None
+
+    def _stat(self) -> tuple:
+        out = []
+        for p in (self.files.cert, self.files.key, self.files.ca):
+            try:
+                st = os.stat(p) if p is not None else None
+                out.append((st.st_mtime_ns, st.st_size, st.st_ino) if st else None)
+            except OSError:
+                out.append(None)
+        return tuple(out)
+
+    def current(self) -> ssl.SSLContext:
+        stamp = self._stat()
+        with self._lock:
+            if stamp != self._stamp and stamp != self._failed_stamp:
+                try:
+                    self._ctx = _build_context(self.files)
+                    self._stamp = stamp
+                    log.info("event=metrics_tls_reloaded cert=%s", self.files.cert)
+                except (ssl.SSLError, OSError) as exc:
+                    self._failed_stamp = stamp  # half-written renewal: keep serving the old one
+                    log.warning("event=metrics_tls_reload_failed cert=%s error=%s",
+                                self.files.cert, type(exc).__name__)
+            return self._ctx
+
+
+class _TLSListener(socket.socket):
+    """Listening socket whose ``accept`` hands out TLS connections that handshake lazily."""
+
+    def __init__(self, sock: socket.socket, holder: _ContextHolder):
+        super().__init__(sock.family, sock.type, sock.proto, fileno=sock.detach())
+        self._holder = holder
+
+    def accept(self) -> tuple[socket.socket, Any]:
+        conn, addr = super().accept()
+        try:
+            tls = self._holder.current().wrap_socket(
+                conn, server_side=True, do_handshake_on_connect=False
+            )
+        except (ssl.SSLError, OSError):
+            conn.close()
+            raise
+        return tls, addr
+
+
+# -- the result ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WebConfig:
+    users: dict[str, str]
+    tls: _TLSFiles | None
+
+    def server_options(self) -> dict[str, Any]:
+        """Keyword arguments for :class:`~hashwatch.metrics_server.MetricsServer`."""
+        out: dict[str, Any] = {}
+        if self.users:
+            out["authorize"] = BasicAuth(self.users).authorize
+        if self.tls is not None:
+            holder = _ContextHolder(self.tls)
+            out["wrap_socket"] = lambda sock: _TLSListener(sock, holder)
+        return out
+
+    def describe(self) -> str:
+        """One line for the start-up log (no secrets: user names and file paths only)."""
+        tls = f"tls={self.tls.min_version}+" if self.tls else "tls=off"
+        if self.tls and self.tls.client_auth != "NoClientCert":
+            tls += f" client_auth={self.tls.client_auth}"
+        return f"{tls} basic_auth_users={len(self.users)}"
