@@ -8,6 +8,7 @@ from hashwatch.alerts.delivery import backoff
 from hashwatch.alerts.service import AlertService
 from hashwatch.config.alerts import DeliveryConfig
 
+from ..foundation.scrape import wait_for
 from .helpers import config, iv, snapshot
 
 RULES = """rules:
@@ -91,7 +92,7 @@ def test_run_once_resolve_waits_for_its_firing(tmp_path, clock, http_server):
 
 def test_run_once_firing_given_up_drops_its_resolve(tmp_path, clock, http_server):
     http_server.responses.append((404, {}, b"no_service"))
-    svc = service(tmp_path, clock, http_server.url)
+    svc = service(tmp_path, clock, http_server.url, max_attempts=1)
     fire(svc, clock)
     svc.worker.run_once()
     fire(svc, clock, value=1.0)
@@ -134,3 +135,25 @@ def test_start_worker_thread_delivers_after_evaluate(tmp_path, http_server):
 def test_backoff_exponential_with_jitter_capped(attempt, rnd, expected):
     policy = DeliveryConfig(backoff_initial_seconds=5, backoff_max_seconds=900)
     assert backoff(attempt, policy, rnd) == pytest.approx(expected, rel=1e-5)
+
+
+def test_config_error_held_not_dropped_then_delivered_after_restart(tmp_path, clock, http_server):
+    """A revoked webhook (404) is the operator's to fix: the message waits, and a restart with
+    the fixed config sends it at once, followed by its resolve."""
+    http_server.responses.append((404, {}, b"no_service"))
+    svc = service(tmp_path, clock, http_server.url)
+    fire(svc, clock)
+    assert svc.worker.run_once() == 1
+    clock.advance(60)
+    assert svc.worker.run_once() == 0  # held at the longest backoff, not retried every tick
+    assert [r.status for r in svc.store.outbox()] == ["pending"]
+    fire(svc, clock, value=1.0)  # the alert resolves meanwhile
+    svc.close()
+    restarted = service(tmp_path, clock, http_server.url)  # the operator fixed it and restarted
+    restarted.worker.start()
+    try:
+        wait_for(lambda: len(http_server.accepted) == 2, what="held firing and its resolve sent")
+    finally:
+        restarted.close()
+    texts = [r.json()["text"] for r in http_server.accepted]
+    assert texts == ["[WARNING] x is 12", "[RESOLVED] x is 1"]

@@ -76,7 +76,7 @@ def test_load_rules_unknown_key_is_an_error(tmp_path):
         load_rules([p], use_defaults=False)
     assert (
         str(exc.value)
-        == f"{p}:6: rule 'r': sumary: unknown key; see docs/alerts.md for the rule keys"
+        == f"{p}:6: rule 'r': sumary: unknown key; see README.md#alerts for the rule keys"
     )
 
 

@@ -204,3 +204,11 @@ def test_example_config_is_valid():
     example = Path(__file__).resolve().parents[2] / "config" / "hashwatch.example.yaml"
     config = load_config(example, env={"BITCOIN_RPC_PASSWORD": "x" * 12})
     assert config.nodes
+
+
+@pytest.mark.parametrize("feature", ["difficulty", "fees", "economics", "alerts"])
+def test_example_config_carries_each_feature_fragment_verbatim(feature):
+    """docs/config-<feature>.yaml (validated by the feature's tests) is the example's section."""
+    repo = Path(__file__).resolve().parents[2]
+    fragment = (repo / "docs" / f"config-{feature}.yaml").read_text().strip()
+    assert fragment in (repo / "config" / "hashwatch.example.yaml").read_text()

@@ -183,13 +183,12 @@ def test_fault_smtp_refused_retried_then_delivered_exactly_once(services, tmp_pa
     assert "[RESOLVED]" in sink.messages[1].upper() or "resolved" in sink.messages[1].lower()
 
 
-def test_fault_smtp_auth_failure_visible_and_later_alerts_flow_after_fix(services, tmp_path,
-                                                                         outputs):
-    """Auth failures are permanent by design (alerts engineer): the message is dropped, loudly.
-
-    Recovery here means: the drop is visible (metric + log), and once the operator fixes the
-    password (a new service on the same database, as after a restart) new alerts are delivered.
-    """
+def test_fault_smtp_auth_failure_visible_then_held_alert_delivered_after_fix(
+    services, tmp_path, outputs
+):
+    """A wrong SMTP password is the operator's to fix: the failure is visible (metric + log),
+    the message is held, not dropped, and after the fix and a restart it is delivered once,
+    followed by its resolve."""
     outputs.secret(SMTP_PASSWORD, "server-side-other-pass")
     port = free_port()
     ctl, sink = smtp_server(port, password="server-side-other-pass")
@@ -198,23 +197,26 @@ def test_fault_smtp_auth_failure_visible_and_later_alerts_flow_after_fix(service
         svc = services(cfg)
         svc.start()
         assert svc.evaluate(snapshot(5.0)) == 1
-        wait_for(lambda: metric(svc, outputs, "hashwatch_alerts_notifications_dropped_total",
-                                channel="ops", reason="auth") == 1, what="auth drop visible")
-        wait_for(lambda: outputs.log_lines("notification_dropped"), what="drop logged")
-        assert "reason=auth" in outputs.log_lines("notification_dropped")[0]
+        wait_for(lambda: metric(svc, outputs, "hashwatch_alerts_notifications_failed_total",
+                                channel="ops", reason="auth") == 1, what="auth failure visible")
+        wait_for(lambda: outputs.log_lines("notification_held"), what="held message logged")
+        assert "reason=auth" in outputs.log_lines("notification_held")[0]
         assert sink.messages == []
+        assert svc.evaluate(snapshot(0.0)) == 1  # it resolves while the password is wrong
         svc.close()
     finally:
         ctl.stop()
-    ctl, sink = smtp_server(port)  # the operator fixed the password
+    ctl, sink = smtp_server(port)  # the operator fixed the password and restarted
     try:
         svc = services(cfg)
         svc.start()
-        assert svc.evaluate(snapshot(0.0)) == 1  # resolve of an undelivered firing: dropped
-        assert svc.evaluate(snapshot(7.0)) == 1  # a new firing instance
-        wait_for(lambda: len(sink.messages) == 1, what="new alert delivered after the fix")
+        wait_for(lambda: len(sink.messages) == 2, what="held firing and its resolve delivered")
+        assert "[RESOLVED]" in sink.messages[1].upper() or "resolved" in sink.messages[1].lower()
+        assert metric(svc, outputs, "hashwatch_alerts_notifications_sent_total",
+                      channel="ops") == 2
     finally:
         ctl.stop()
+    assert len(sink.messages) == 2  # nothing twice
 
 
 # -- SQLite --------------------------------------------------------------------------------------

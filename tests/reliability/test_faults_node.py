@@ -250,3 +250,26 @@ def test_fault_zmq_silent_mempool_still_converges_by_polling(sim_factory, run_da
              what="mempool model caught up without ZMQ events")
     wait_for(lambda: outputs.log_lines("mempool_drift") or outputs.log_lines("mempool_resync")
              or outputs.log_lines("mempool_full_load"), what="mempool sync logged")
+
+
+def test_fault_zmq_dropping_messages_gap_detected_then_model_converges(
+    sim_factory, run_daemon, tmp_path, outputs
+):
+    """A publisher high-water mark of 20 drops most of a 3,000-transaction burst (as Core does
+    with its default -zmqpubsequencehwm under load): the counter gap triggers a resync."""
+    sim = sim_factory(network="regtest", start_height=300, seed=5, zmq=True, zmq_hwm=20,
+                      rpc_user=RPC_USER, rpc_password=RPC_PASSWORD)
+    outputs.secret(RPC_PASSWORD)
+    d = run_daemon(daemon_config(tmp_path, node_config(sim, zmq_sequence=sim.zmq_url)),
+                   job_modules=("chain", "mempool"))
+    d.wait_up()
+    wait_for(lambda: outputs.log_lines("zmq_started"), what="ZMQ listener up")
+    sim.mempool.add_random(50)
+    wait_for(lambda: _mempool_vsize(d) == sim.rpc("getmempoolinfo")["bytes"], timeout=30,
+             what="model in sync before the burst")
+    sim.mempool.add_random(3000)
+    wait_for(lambda: outputs.log_lines("zmq_gap"), timeout=30, what="gap in the ZMQ counters")
+    expected = sim.rpc("getmempoolinfo")["bytes"]
+    wait_for(lambda: _mempool_vsize(d) == expected, timeout=30,
+             what="mempool model converged after the dropped messages")
+    assert outputs.log_lines("mempool_resync")

@@ -10,8 +10,9 @@ firing row was delivered, so a resolve never overtakes its firing; if the firing
 the resolve is dropped rather than sent about an alert nobody saw.
 
 Retries: exponential backoff with jitter (half fixed, half random), Slack's ``Retry-After`` on
-429 is honoured as given, non-retryable errors (auth, bad_config, 4xx) give up at once, and the
-budget is ``max_attempts`` or ``max_age_seconds``, whichever ends first.
+429 is honoured as given, and errors only the operator can fix (auth, bad_config, 4xx) are held:
+retried at the longest backoff and at once after a restart, so fixing the config loses nothing.
+The budget is ``max_attempts`` or ``max_age_seconds``, whichever ends first.
 """
 
 from __future__ import annotations
@@ -36,6 +37,10 @@ def backoff(attempt: int, policy: DeliveryConfig, rnd: float) -> float:
     """Delay before retry number ``attempt`` (1 = first retry); ``rnd`` in [0, 1)."""
     base = min(policy.backoff_max_seconds, policy.backoff_initial_seconds * 2 ** (attempt - 1))
     return base / 2 + base / 2 * rnd
+
+
+# Failures the operator fixes in the config (credentials, URL): held, not dropped.
+HELD_REASONS = ("auth", "bad_config", "http_4xx")
 
 
 class DeliveryWorker:
@@ -66,6 +71,9 @@ class DeliveryWorker:
         recovered = self.store.recover_sending()
         if recovered:
             log.info("event=outbox_recovered rows=%d", recovered)
+        released = self.store.release_held(self.clock(), HELD_REASONS)
+        if released:
+            log.info("event=outbox_held_released rows=%d", released)
         self._stop.clear()
         self._thread = threading.Thread(
             target=self._loop, name="hashwatch-alerts-delivery", daemon=True
@@ -141,8 +149,13 @@ class DeliveryWorker:
         now = self.clock()
         attempt = row.attempts + 1
         retry_at: float | None = None
-        if exc.retryable and attempt < self.policy.max_attempts:
-            if exc.retry_after is not None:
+        if attempt < self.policy.max_attempts:
+            if not exc.retryable:
+                # A wrong password or webhook URL is fixed by the operator, not by time: hold
+                # the message and try again only at the longest backoff (and at once after a
+                # restart, see ``start``), so fixing the config loses nothing.
+                delay = self.policy.backoff_max_seconds
+            elif exc.retry_after is not None:
                 delay = min(exc.retry_after, MAX_RETRY_AFTER_SECONDS)
             else:
                 delay = backoff(attempt, self.policy, self.rng())
@@ -156,6 +169,18 @@ class DeliveryWorker:
                 row.idem_key,
                 exc.reason,
                 attempt,
+                exc,
+            )
+        elif not exc.retryable:
+            log.error(
+                "event=notification_held channel=%s key=%s reason=%s attempts=%d "
+                "retry_in=%.0fs error=%s fix=check the channel's settings; held messages are "
+                "retried at once after a restart",
+                row.channel,
+                row.idem_key,
+                exc.reason,
+                attempt,
+                retry_at - now,
                 exc,
             )
         else:

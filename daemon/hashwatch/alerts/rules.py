@@ -85,7 +85,7 @@ def render_template(template: str, fields: Mapping[str, Any]) -> str:
 
 
 class Rule(StrictModel):
-    """One alert rule. See docs/alerts.md for each key; the maths lives in ``engine.py``."""
+    """One alert rule. See README.md#alerts for each key; the maths lives in ``engine.py``."""
 
     name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
     enabled: bool = True
@@ -185,7 +185,7 @@ def default_rules_path() -> Path:
 def _describe(err: Mapping[str, Any]) -> str:
     kind, msg = err.get("type", ""), str(err.get("msg", ""))
     if kind == "extra_forbidden":
-        return "unknown key; see docs/alerts.md for the rule keys"
+        return "unknown key; see README.md#alerts for the rule keys"
     if kind == "missing":
         return "required key is missing"
     for prefix in ("Value error, ", "Assertion failed, "):

@@ -166,6 +166,17 @@ class AlertStore:
         with self._tx() as db:
             return db.execute("UPDATE outbox SET status='pending' WHERE status='sending'").rowcount
 
+    def release_held(self, now: float, reasons: Iterable[str]) -> int:
+        """Make rows held for a config problem due now (the config may have been fixed)."""
+        reasons = tuple(reasons)
+        marks = ",".join("?" * len(reasons))
+        with self._tx() as db:
+            return db.execute(
+                f"UPDATE outbox SET next_attempt_at=? WHERE status='pending' AND "
+                f"last_reason IN ({marks})",
+                (now, *reasons),
+            ).rowcount
+
     def claim_due(self, now: float, limit: int = 20) -> list[OutboxRow]:
         """Mark due rows ``sending`` and return them; resolves wait for their firing."""
         with self._tx() as db:
