@@ -26,15 +26,30 @@ EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
 
 def _add_config_args(p: argparse.ArgumentParser, simulate: bool = True) -> None:
-    p.add_argument("--config", "-c", type=Path, help="config file (default: $HASHWATCH_CONFIG, "
-                   "./hashwatch.yaml, /etc/hashwatch/hashwatch.yaml)")
+    p.add_argument(
+        "--config",
+        "-c",
+        type=Path,
+        help="config file (default: $HASHWATCH_CONFIG, "
+        "./hashwatch.yaml, /etc/hashwatch/hashwatch.yaml)",
+    )
     if simulate:
-        p.add_argument("--simulate", action="store_true",
-                       help="run against the built-in simulated Bitcoin Core node (no node needed)")
-        p.add_argument("--scenario", default="demo",
-                       help="simulator scenario name or YAML file (with --simulate; default: demo)")
-        p.add_argument("--speed", type=float, default=None,
-                       help="simulated seconds per real second (with --simulate)")
+        p.add_argument(
+            "--simulate",
+            action="store_true",
+            help="run against the built-in simulated Bitcoin Core node (no node needed)",
+        )
+        p.add_argument(
+            "--scenario",
+            default="demo",
+            help="simulator scenario name or YAML file (with --simulate; default: demo)",
+        )
+        p.add_argument(
+            "--speed",
+            type=float,
+            default=None,
+            help="simulated seconds per real second (with --simulate)",
+        )
     p.add_argument("--state-dir", type=Path, help="where SQLite state lives (overrides config)")
     p.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
     p.add_argument("--log-format", choices=["logfmt", "json"])
@@ -89,8 +104,10 @@ def _find_config(args: argparse.Namespace) -> Path:
         if Path(candidate).exists():
             return Path(candidate)
     raise ConfigError(
-        ["no config file: pass --config FILE (see config/hashwatch.example.yaml), "
-         "or try the built-in simulated node with --simulate"]
+        [
+            "no config file: pass --config FILE (see config/hashwatch.example.yaml), "
+            "or try the built-in simulated node with --simulate"
+        ]
     )
 
 
@@ -124,8 +141,10 @@ class _Session:
             from .simulate import start_embedded
 
             self.sim, config = start_embedded(
-                scenario=args.scenario, speed=args.speed,
-                config_path=args.config, state_dir=args.state_dir,
+                scenario=args.scenario,
+                speed=args.speed,
+                config_path=args.config,
+                state_dir=args.state_dir,
             )
         else:
             config = load_config(_find_config(args))
@@ -162,8 +181,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, on_signal)
     daemon.start()
     if daemon.server is not None:
-        print(f"hashwatch: metrics at http://{daemon.server.address}:{daemon.server.port}/metrics",
-              file=sys.stderr, flush=True)
+        print(
+            f"hashwatch: metrics at http://{daemon.server.address}:{daemon.server.port}/metrics",
+            file=sys.stderr,
+            flush=True,
+        )
     try:
         while not stop.wait(0.5):
             pass
@@ -191,8 +213,9 @@ def cmd_status(args: argparse.Namespace) -> int:
     from .report import run_status
 
     session = _Session(args)
-    configure_logging(session.config.logging.level if args.log_level else "warning",
-                      session.config.logging.format)
+    configure_logging(
+        session.config.logging.level if args.log_level else "warning", session.config.logging.format
+    )
     try:
         return run_status(session.config, sys.stdout, clock=session.clock)
     finally:

@@ -48,4 +48,4 @@ class DaemonContext:
     clock: Callable[[], float] = time.time
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("hashwatch"))
     # ``trigger("headers", "node1")`` runs that job now (e.g. on a ZMQ hashblock); set by daemon.
-    trigger: Callable[[str, "str | None"], None] = _no_trigger
+    trigger: Callable[[str, str | None], None] = _no_trigger

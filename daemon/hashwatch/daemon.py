@@ -35,7 +35,15 @@ from .snapshot import Snapshot, SnapshotStore
 log = logging.getLogger("hashwatch.daemon")
 
 # Feature modules under hashwatch.collect that provide make_jobs(ctx); order = first-run order.
-JOB_MODULES: Sequence[str] = ("chain", "headers", "blocks", "mempool", "price", "economics", "pools")
+JOB_MODULES: Sequence[str] = (
+    "chain",
+    "headers",
+    "blocks",
+    "mempool",
+    "price",
+    "economics",
+    "pools",
+)
 
 # Jobs that read what another job produced run right after it succeeds, so a new block shows
 # in hashprice and pool shares at once instead of one timer tick later.
@@ -172,9 +180,7 @@ class Daemon:
         self.scheduler.start()
         if self.alerts is not None:
             self.alerts.start()
-        log.info(
-            "event=started nodes=%s jobs=%d", ",".join(self.clients), len(self.jobs)
-        )
+        log.info("event=started nodes=%s jobs=%d", ",".join(self.clients), len(self.jobs))
 
     def stop(self) -> None:
         if self._stopped.is_set():
@@ -250,7 +256,10 @@ class Daemon:
                     kind = getattr(exc, "kind", type(exc).__name__)
                     log.warning(
                         "event=job_failed job=%s node=%s kind=%s error=%r",
-                        spec.name, node, kind, str(exc),
+                        spec.name,
+                        node,
+                        kind,
+                        str(exc),
                     )
                     if not hasattr(exc, "kind"):
                         log.debug("event=job_traceback job=%s", spec.name, exc_info=True)

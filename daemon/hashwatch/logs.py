@@ -35,7 +35,9 @@ class _ScrubFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
         if record.exc_info:
-            message += " " + logging.Formatter().formatException(record.exc_info).replace("\n", " | ")
+            message += " " + logging.Formatter().formatException(record.exc_info).replace(
+                "\n", " | "
+            )
             record.exc_info = None
             record.exc_text = None
         record.msg = scrub(message)
@@ -44,9 +46,8 @@ class _ScrubFilter(logging.Filter):
 
 
 def _ts(record: logging.LogRecord) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + (
-        ".%03dZ" % record.msecs
-    )
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+    return f"{stamp}.{int(record.msecs):03d}Z"
 
 
 class LogfmtFormatter(logging.Formatter):

@@ -10,8 +10,8 @@ from __future__ import annotations
 import logging
 import sys
 import threading
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Callable
 
 from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import choose_encoder
@@ -56,8 +56,13 @@ class MetricsServer:
             def log_message(self, format: str, *args: object) -> None:  # noqa: A002
                 return
 
-            def _send(self, code: int, body: bytes, ctype: str = "text/plain; charset=utf-8",
-                      extra: dict[str, str] | None = None) -> None:
+            def _send(
+                self,
+                code: int,
+                body: bytes,
+                ctype: str = "text/plain; charset=utf-8",
+                extra: dict[str, str] | None = None,
+            ) -> None:
                 self.send_response(code)
                 self.send_header("Content-Type", ctype)
                 self.send_header("Content-Length", str(len(body)))
@@ -86,7 +91,8 @@ class MetricsServer:
                 elif path == "/":
                     self._send(
                         200,
-                        b"<html><body><h1>hashwatch</h1><a href='/metrics'>metrics</a></body></html>",
+                        b"<html><body><h1>hashwatch</h1>"
+                        b"<a href='/metrics'>metrics</a></body></html>",
                         "text/html; charset=utf-8",
                     )
                 else:
@@ -110,7 +116,9 @@ class MetricsServer:
 
     def start(self) -> None:
         self._thread = threading.Thread(
-            target=self._httpd.serve_forever, name="metrics-http", daemon=True,
+            target=self._httpd.serve_forever,
+            name="metrics-http",
+            daemon=True,
             kwargs={"poll_interval": 0.2},
         )
         self._thread.start()

@@ -36,8 +36,11 @@ def base_rows(node: NodeSnapshot, now: float) -> list[tuple[str, str]]:
         ("verification progress", f"{s.verification_progress * 100:.2f} %"),
         ("difficulty", f"{s.difficulty:,.0f} ({s.difficulty / 1e12:.2f} T)"),
         ("peers", f"{s.connections} ({s.connections_in} in, {s.connections_out} out)"),
-        ("mempool", f"{s.mempool_tx_count:,} tx, {s.mempool_vsize_bytes:,} vB, "
-                    f"min fee {s.mempool_min_fee_sat_per_vb:.2f} sat/vB"),
+        (
+            "mempool",
+            f"{s.mempool_tx_count:,} tx, {s.mempool_vsize_bytes:,} vB, "
+            f"min fee {s.mempool_min_fee_sat_per_vb:.2f} sat/vB",
+        ),
         ("uptime", f"{s.uptime_seconds:,.0f} s"),
     ]
     if s.warnings:
@@ -94,7 +97,10 @@ def run_status(config: Config, out: TextIO, clock: Callable[[], float] = time.ti
 
 def run_backfill(config: Config, clock: Callable[[], float] = time.time) -> int:
     daemon = Daemon(
-        config, serve_metrics=False, alerts=False, clock=clock,
+        config,
+        serve_metrics=False,
+        alerts=False,
+        clock=clock,
         job_modules=("chain", "headers", "blocks"),
     )
     try:

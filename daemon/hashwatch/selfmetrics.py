@@ -26,23 +26,29 @@ class DaemonMetrics:
         )
         self.rpc_errors = Counter(
             PREFIX + "rpc_errors",
-            "Failed RPC round trips by error kind (unavailable, timeout, auth, warmup, rpc, protocol).",
+            "Failed RPC calls by error kind (unavailable, timeout, auth, warmup, rpc, protocol).",
             ["node", "kind"],
             registry=registry,
         )
         self.rpc_sent = Counter(
-            PREFIX + "rpc_sent_bytes", "Request body bytes sent to the node.", ["node"],
+            PREFIX + "rpc_sent_bytes",
+            "Request body bytes sent to the node.",
+            ["node"],
             registry=registry,
         )
         self.rpc_received = Counter(
-            PREFIX + "rpc_received_bytes", "Response body bytes received from the node.", ["node"],
+            PREFIX + "rpc_received_bytes",
+            "Response body bytes received from the node.",
+            ["node"],
             registry=registry,
         )
         self.job_runs = Counter(
             PREFIX + "job_runs", "Collector job runs.", ["node", "job"], registry=registry
         )
         self.job_failures = Counter(
-            PREFIX + "job_failures", "Collector job runs that failed.", ["node", "job"],
+            PREFIX + "job_failures",
+            "Collector job runs that failed.",
+            ["node", "job"],
             registry=registry,
         )
         self.job_duration = Histogram(

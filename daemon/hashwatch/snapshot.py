@@ -78,7 +78,9 @@ class NodeStatus:
     def values(self) -> Iterator[IndicatorValue]:
         yield IndicatorValue("node_blocks", float(self.blocks))
         yield IndicatorValue("node_headers", float(self.headers))
-        yield IndicatorValue("node_initial_block_download", 1.0 if self.initial_block_download else 0.0)
+        yield IndicatorValue(
+            "node_initial_block_download", 1.0 if self.initial_block_download else 0.0
+        )
         yield IndicatorValue("node_verification_progress_ratio", self.verification_progress)
         yield IndicatorValue("node_best_block_time_seconds", self.best_block_time)
         yield IndicatorValue("node_peers", float(self.connections))
@@ -194,7 +196,9 @@ class SnapshotStore:
     def _swap(self, change: Callable[[Snapshot], Snapshot]) -> Snapshot:
         with self._lock:
             new = change(self._current)
-            new = dataclasses.replace(new, taken_at=self._clock(), version=self._current.version + 1)
+            new = dataclasses.replace(
+                new, taken_at=self._clock(), version=self._current.version + 1
+            )
             self._current = new
         for listener in list(self._listeners):
             listener(new)

@@ -7,9 +7,6 @@ import signal
 import socket
 import subprocess
 import sys
-from pathlib import Path
-
-import pytest
 
 from hashwatch import __version__
 
@@ -18,7 +15,11 @@ from .scrape import scrape_text, wait_for
 
 def hashwatch(*args: str, **kw) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "hashwatch", *args], capture_output=True, text=True, timeout=120, **kw
+        [sys.executable, "-m", "hashwatch", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        **kw,
     )
 
 
@@ -72,11 +73,23 @@ def test_run_simulate_serves_metrics_and_stops_on_sigterm(tmp_path):
     log_path = tmp_path / "daemon.log"
     log_file = log_path.open("w")  # a file, not a pipe: a full pipe would block the daemon
     proc = subprocess.Popen(
-        [sys.executable, "-m", "hashwatch", "run", "--simulate", "--metrics-port", str(port),
-         "--state-dir", str(tmp_path / "state")],
-        stdout=log_file, stderr=subprocess.STDOUT, text=True,
+        [
+            sys.executable,
+            "-m",
+            "hashwatch",
+            "run",
+            "--simulate",
+            "--metrics-port",
+            str(port),
+            "--state-dir",
+            str(tmp_path / "state"),
+        ],
+        stdout=log_file,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
+
         def has_base_metrics():
             try:
                 text = scrape_text(port, timeout=2)
@@ -85,8 +98,12 @@ def test_run_simulate_serves_metrics_and_stops_on_sigterm(tmp_path):
             return 'hashwatch_node_up{node="sim"} 1.0' in text and text
 
         text = wait_for(has_base_metrics, timeout=60, what="metrics from run --simulate")
-        for name in ("hashwatch_node_blocks", "hashwatch_node_difficulty",
-                     "hashwatch_mempool_transactions", "hashwatch_node_peers"):
+        for name in (
+            "hashwatch_node_blocks",
+            "hashwatch_node_difficulty",
+            "hashwatch_mempool_transactions",
+            "hashwatch_node_peers",
+        ):
             assert f"# HELP {name} " in text
         proc.send_signal(signal.SIGTERM)
         # The requirement: SIGTERM stops cleanly within 5 s.

@@ -16,7 +16,13 @@ from hashwatch.snapshot import SnapshotStore
 
 from .httpstub import fixture
 
-STATUS_FIXTURES = ("getblockchaininfo", "getnetworkinfo", "getmempoolinfo", "uptime", "getnettotals")
+STATUS_FIXTURES = (
+    "getblockchaininfo",
+    "getnetworkinfo",
+    "getmempoolinfo",
+    "uptime",
+    "getnettotals",
+)
 
 
 def recorded_status():
@@ -51,10 +57,18 @@ def test_render_node_up_exports_values_with_node_label():
     assert registry.get_sample_value(
         "hashwatch_node_best_block_age_seconds", {"node": "n1"}
     ) == pytest.approx(1_795_626_900 - 1_795_626_849)
-    assert registry.get_sample_value(
-        "hashwatch_node_info", {"node": "n1", "chain": "regtest", "version": "319900",
-                                "subversion": "/Satoshi:31.99.0/"}
-    ) == 1
+    assert (
+        registry.get_sample_value(
+            "hashwatch_node_info",
+            {
+                "node": "n1",
+                "chain": "regtest",
+                "version": "319900",
+                "subversion": "/Satoshi:31.99.0/",
+            },
+        )
+        == 1
+    )
 
 
 def test_render_node_down_exports_up_zero_and_no_stale_values():
@@ -64,10 +78,15 @@ def test_render_node_down_exports_up_zero_and_no_stale_values():
     registry = registry_for(store, [("base", base_metrics.render)])
     assert registry.get_sample_value("hashwatch_node_up", {"node": "n1"}) == 0
     assert registry.get_sample_value("hashwatch_node_blocks", {"node": "n1"}) is None
-    assert registry.get_sample_value("hashwatch_node_last_status_time_seconds", {"node": "n1"}) == 100
-    assert registry.get_sample_value(
-        "hashwatch_node_last_error_info", {"node": "n1", "kind": "unavailable"}
-    ) == 1
+    assert (
+        registry.get_sample_value("hashwatch_node_last_status_time_seconds", {"node": "n1"}) == 100
+    )
+    assert (
+        registry.get_sample_value(
+            "hashwatch_node_last_error_info", {"node": "n1", "kind": "unavailable"}
+        )
+        == 1
+    )
 
 
 def test_render_before_first_poll_exports_no_fake_zero_values():

@@ -34,7 +34,7 @@ def recorded_batch(name: str):
 
     def answer(body, headers):
         out = []
-        for sent, recorded in zip(body, fx["response"]):
+        for sent, recorded in zip(body, fx["response"], strict=True):
             element = dict(recorded)
             element["id"] = sent["id"]
             out.append(element)
@@ -62,7 +62,7 @@ def test_batch_jsonrpc2_elements_without_error_key_are_read():
         values = client_for(stub.url).batch(calls, raise_errors=False)
     assert len(values) == len(calls)
     expected = [e.get("result") for e in fx["response"]]
-    for got, want, recorded in zip(values, expected, fx["response"]):
+    for got, want, recorded in zip(values, expected, fx["response"], strict=True):
         if "error" in recorded:
             assert isinstance(got, RPCError) and got.code == recorded["error"]["code"]
         else:
@@ -79,7 +79,9 @@ def test_batch_raise_errors_raises_first_error_with_code():
 
 
 def test_call_sends_credentials_with_special_characters_intact():
-    with StubServer(lambda body, h: json_answer(200, {"result": 5, "error": None, "id": body["id"]})) as stub:
+    with StubServer(
+        lambda body, h: json_answer(200, {"result": 5, "error": None, "id": body["id"]})
+    ) as stub:
         assert client_for(stub.url).call("getblockcount") == 5
         assert basic_user(stub.requests[0][1]) == ("hw", PASSWORD)
 
@@ -153,10 +155,12 @@ def test_call_malformed_answer_raises_protocol_error(answer):
 
 
 def test_call_after_protocol_error_recovers_on_next_call():
-    answers = iter([
-        (200, {"Content-Type": "application/json"}, b"{broken"),
-        (200, {"Content-Type": "application/json"}, b'{"result": 7, "error": null, "id": 1}'),
-    ])
+    answers = iter(
+        [
+            (200, {"Content-Type": "application/json"}, b"{broken"),
+            (200, {"Content-Type": "application/json"}, b'{"result": 7, "error": null, "id": 1}'),
+        ]
+    )
     with StubServer(lambda body, h: next(answers)) as stub:
         client = client_for(stub.url)
         with pytest.raises(NodeProtocolError):

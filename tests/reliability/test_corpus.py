@@ -9,10 +9,10 @@ cases through a real ``python -m hashwatch`` process to prove the entry point be
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
-import shutil
 from pathlib import Path
 
 import pytest
@@ -101,7 +101,8 @@ CONFIG_CASES: list[tuple[str, list[str]]] = [
      [f"bad_network.yaml:3: nodes[0].network: {_ONE_OF} 'main', 'test', 'testnet3', "
       "'testnet4', 'signet' or 'regtest' (got 'mainnet')"]),
     ("bad_node_name.yaml",
-     ["bad_node_name.yaml:2: nodes[0].name: node names are 1-64 letters, digits, '_', '.' or '-' (they become the `node` label); got 'my node'"]),
+     ["bad_node_name.yaml:2: nodes[0].name: node names are 1-64 letters, digits, '_', '.' or "
+      "'-' (they become the `node` label); got 'my node'"]),
     ("bad_log_level.yaml",
      [f"bad_log_level.yaml:5: logging.level: {_ONE_OF} 'debug', 'info', 'warning' or 'error' "
       "(got 'verbose')"]),

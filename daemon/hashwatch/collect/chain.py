@@ -96,7 +96,9 @@ def poll_node(client: NodeClient, store: SnapshotStore, now: float) -> NodeStatu
         store.update_node(client.name, up=False, last_error_kind=exc.kind, last_error=str(exc))
         raise
     if previous is not None and not previous.up:
-        log.info("event=node_up node=%s chain=%s blocks=%d", client.name, status.chain, status.blocks)
+        log.info(
+            "event=node_up node=%s chain=%s blocks=%d", client.name, status.chain, status.blocks
+        )
     store.update_node(
         client.name, up=True, status=status, status_time=now, last_error_kind=None, last_error=None
     )

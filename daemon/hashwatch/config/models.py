@@ -58,7 +58,7 @@ class NodeConfig(SecretFileModel):
         if parts.username or parts.password:
             raise ValueError("put credentials in user/password(_file) or cookie_file, not the URL")
         try:
-            parts.port
+            _ = parts.port  # urlsplit checks the port only when asked
         except ValueError:
             raise ValueError("the port in the URL is not a number from 1 to 65535") from None
         return v

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoMetricFamily
+from prometheus_client.core import CounterMetricFamily, InfoMetricFamily
 from prometheus_client.metrics_core import Metric
 
 from .. import __version__
@@ -18,10 +18,16 @@ from . import PREFIX, gauge
 _GAUGES: tuple[tuple[str, str, str], ...] = (
     ("node_blocks", "blocks", "Height of the node's best validated block."),
     ("node_headers", "headers", "Height of the best header the node knows."),
-    ("node_verification_progress_ratio", "verification_progress",
-     "Estimated fraction of the chain verified (0..1)."),
-    ("node_best_block_time_seconds", "best_block_time",
-     "Header time of the best block, unix seconds."),
+    (
+        "node_verification_progress_ratio",
+        "verification_progress",
+        "Estimated fraction of the chain verified (0..1).",
+    ),
+    (
+        "node_best_block_time_seconds",
+        "best_block_time",
+        "Header time of the best block, unix seconds.",
+    ),
     ("node_difficulty", "difficulty", "Current proof-of-work difficulty (dimensionless)."),
     ("node_peers", "connections", "Connected peers (inbound + outbound)."),
     ("node_peers_inbound", "connections_in", "Inbound peer connections."),
@@ -29,14 +35,23 @@ _GAUGES: tuple[tuple[str, str, str], ...] = (
     ("node_uptime_seconds", "uptime_seconds", "Seconds since bitcoind started."),
     ("node_size_on_disk_bytes", "size_on_disk_bytes", "Block and undo files on disk, bytes."),
     ("mempool_transactions", "mempool_tx_count", "Transactions in the node's mempool."),
-    ("mempool_vsize_bytes", "mempool_vsize_bytes",
-     "Sum of virtual sizes of mempool transactions, vbytes."),
+    (
+        "mempool_vsize_bytes",
+        "mempool_vsize_bytes",
+        "Sum of virtual sizes of mempool transactions, vbytes.",
+    ),
     ("mempool_usage_bytes", "mempool_usage_bytes", "Memory the mempool uses, bytes."),
     ("mempool_max_bytes", "mempool_max_bytes", "Configured maximum mempool memory, bytes."),
-    ("mempool_min_fee_sat_per_vbyte", "mempool_min_fee_sat_per_vb",
-     "Minimum fee rate to enter the mempool now, sat/vB."),
-    ("mempool_total_fee_sat", "mempool_total_fee_sat",
-     "Total fees of all mempool transactions, satoshis."),
+    (
+        "mempool_min_fee_sat_per_vbyte",
+        "mempool_min_fee_sat_per_vb",
+        "Minimum fee rate to enter the mempool now, sat/vB.",
+    ),
+    (
+        "mempool_total_fee_sat",
+        "mempool_total_fee_sat",
+        "Total fees of all mempool transactions, satoshis.",
+    ),
 )
 
 
@@ -52,18 +67,18 @@ def render(snapshot: Snapshot) -> Iterator[Metric]:
         "1 for the kind of the last failed poll while the node is down.",
         ["node", "kind"],
     )
-    info = InfoMetricFamily(
-        PREFIX + "node", "Node identity: chain and version.", labels=["node"]
-    )
+    info = InfoMetricFamily(PREFIX + "node", "Node identity: chain and version.", labels=["node"])
     ibd = gauge("node_initial_block_download", "1 while the node is in initial block download.")
     age = gauge(
-        "node_best_block_age_seconds", "Seconds since the best block's header time (as of the scrape's snapshot)."
+        "node_best_block_age_seconds",
+        "Seconds since the best block's header time (as of the scrape's snapshot).",
     )
     sent = CounterMetricFamily(
         PREFIX + "node_network_sent_bytes", "Bytes the node sent to peers.", labels=["node"]
     )
     received = CounterMetricFamily(
-        PREFIX + "node_network_received_bytes", "Bytes the node received from peers.",
+        PREFIX + "node_network_received_bytes",
+        "Bytes the node received from peers.",
         labels=["node"],
     )
     families = {name: gauge(name, doc) for name, _, doc in _GAUGES}

@@ -284,7 +284,7 @@ class NodeClient:
             error = exc
         except JSONRPCException as exc:
             error = _rpc_error(exc.error if isinstance(exc.error, dict) else {})
-        except (socket.timeout, TimeoutError):
+        except TimeoutError:
             error = NodeTimeout(f"no answer within {timeout or self.timeout:g} s")
         except ConnectionRefusedError:
             error = NodeUnavailable(f"connection refused by {self._host}:{self._port}")
@@ -293,7 +293,9 @@ class NodeClient:
         except http.client.HTTPException as exc:
             error = NodeProtocolError(f"bad HTTP answer from node: {type(exc).__name__}")
         except OSError as exc:
-            error = NodeUnavailable(f"cannot reach {self._host}:{self._port}: {exc.strerror or exc}")
+            error = NodeUnavailable(
+                f"cannot reach {self._host}:{self._port}: {exc.strerror or exc}"
+            )
         finally:
             elapsed = time.perf_counter() - started
             sent = received = 0

@@ -1,1 +1,1 @@
-"""Human-readable rows for `hashwatch status`, one module per feature: rows(node_snapshot, snapshot)."""
+"""Human-readable rows for `hashwatch status`: one module per feature with ``rows()``."""
