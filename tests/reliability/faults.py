@@ -6,48 +6,26 @@ Why here: every fault case follows the same script (healthy -> fault visible -> 
 
 from __future__ import annotations
 
-import time
-import urllib.request
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-
-from prometheus_client.parser import text_string_to_metric_families
 
 from hashwatch.config import Config
 from hashwatch.daemon import Daemon
 
-Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
+from ..foundation.scrape import Samples, parse, scrape_text, value, wait_for
+
+__all__ = ["Samples", "value", "wait_for"]
+
 RPC_USER = "hashwatch"
 RPC_PASSWORD = "rpc-Pa55word-f0r-faults"
 
 
 def scrape(port: int, outputs: Any = None) -> Samples:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as resp:
-        text = resp.read().decode()
+    """One real scrape; the text is kept in ``outputs`` for the secrets check."""
+    text = scrape_text(port)
     if outputs is not None:
         outputs.add("metrics", text)
-    out: Samples = {}
-    for family in text_string_to_metric_families(text):
-        for s in family.samples:
-            out[(s.name, tuple(sorted(s.labels.items())))] = s.value
-    return out
-
-
-def value(samples: Samples, name: str, **labels: str) -> float | None:
-    return samples.get((name, tuple(sorted(labels.items()))))
-
-
-def wait_for(predicate: Callable[[], object], timeout: float = 20.0, what: str = "condition"):
-    """Poll until ``predicate`` is truthy; the deadline, not a sleep, decides."""
-    deadline = time.monotonic() + timeout
-    last: object = None
-    while time.monotonic() < deadline:
-        last = predicate()
-        if last:
-            return last
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
+    return parse(text)
 
 
 def node_config(sim: Any, *, cookie: bool = False, password: str = RPC_PASSWORD,
@@ -132,65 +110,6 @@ class JSONServer:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.server.server_address[1]}/price?api_key=k3y-s3cret-99"
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
-class IBDProxy:
-    """Forwards JSON-RPC to the simulator; while ``ibd`` is set, answers look like a node in
-    initial block download (the simulator itself is always synced)."""
-
-    def __init__(self, target_port: int):
-        import http.client
-        import json
-        import threading
-        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-        self.ibd = False
-        owner = self
-
-        def patch(element: Any) -> None:
-            result = element.get("result") if isinstance(element, dict) else None
-            if isinstance(result, dict) and "initialblockdownload" in result:
-                result.update(initialblockdownload=True, verificationprogress=0.42,
-                              headers=result["blocks"] + 100_000)
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_POST(self) -> None:  # noqa: N802
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                conn = http.client.HTTPConnection("127.0.0.1", target_port, timeout=10)
-                conn.request("POST", self.path, body, {
-                    "Authorization": self.headers.get("Authorization", ""),
-                    "Content-Type": "application/json"})
-                resp = conn.getresponse()
-                data = resp.read()
-                conn.close()
-                if owner.ibd and resp.status == 200:
-                    answer = json.loads(data)
-                    for element in answer if isinstance(answer, list) else [answer]:
-                        patch(element)
-                    data = json.dumps(answer).encode()
-                self.send_response(resp.status)
-                self.send_header("Content-Type", resp.getheader("Content-Type") or "text/plain")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
-                         daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/"
 
     def stop(self) -> None:
         self.server.shutdown()

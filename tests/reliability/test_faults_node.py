@@ -19,7 +19,6 @@ from hashwatch.report import run_status
 from .faults import (
     RPC_PASSWORD,
     RPC_USER,
-    IBDProxy,
     JSONServer,
     Running,
     daemon_config,
@@ -187,21 +186,16 @@ def test_status_output_and_errors_never_show_the_rpc_password(sim, tmp_path, out
 
 
 def test_fault_initial_block_download_flagged_then_cleared(sim, run_daemon, tmp_path, outputs):
-    proxy = IBDProxy(sim.port)
-    try:
-        proxy.ibd = True
-        node = node_config(sim)
-        node["url"] = proxy.url
-        d = run_daemon(daemon_config(tmp_path, node))
-        wait_for(lambda: d.get("hashwatch_node_initial_block_download", node="sim") == 1,
-                 what="IBD visible")
-        assert d.up() == 1  # reachable and answering: syncing is not "down"
-        proxy.ibd = False
-        wait_for(lambda: d.get("hashwatch_node_initial_block_download", node="sim") == 0,
-                 what="IBD over")
-        mine_and_see(sim, d, "block after IBD")
-    finally:
-        proxy.stop()
+    sim.set_initial_block_download(100_000)
+    d = run_daemon(daemon_config(tmp_path, node_config(sim)))
+    wait_for(lambda: d.get("hashwatch_node_initial_block_download", node="sim") == 1,
+             what="IBD visible")
+    assert d.up() == 1  # reachable and answering: syncing is not "down"
+    assert d.get("hashwatch_node_verification_progress_ratio", node="sim") < 1
+    sim.set_initial_block_download(False)
+    wait_for(lambda: d.get("hashwatch_node_initial_block_download", node="sim") == 0,
+             what="IBD over")
+    mine_and_see(sim, d, "block after IBD")
 
 
 def test_fault_price_endpoint_down_usd_absent_then_recovers(run_daemon, sim, tmp_path, outputs):

@@ -99,6 +99,7 @@ class SimNode:
         self._server_thread: threading.Thread | None = None
         self.started_at = time.monotonic()
         self._want_zmq, self._zmq_port = zmq, zmq_port
+        self.ibd_headers_ahead = 0  # set_initial_block_download
         # like Core's -zmqpubsequencehwm: bursts (a block confirming thousands of txs) beyond
         # it are dropped by the publisher, and the subscriber must notice the gap
         self._zmq_hwm = zmq_hwm if zmq_hwm is not None else base.get("zmq_hwm", HWM)
@@ -195,6 +196,13 @@ class SimNode:
         self.stop()
 
     # ----- behaviour switches ----------------------------------------------------------
+    def set_initial_block_download(self, headers_ahead: int | bool) -> None:
+        """Report initial block download with ``headers_ahead`` unvalidated headers (False: off).
+
+        Only what the node reports changes (getblockchaininfo), like a node catching up.
+        """
+        self.ibd_headers_ahead = 0 if headers_ahead is False else int(headers_ahead)
+
     def set_warmup(self, seconds: float | bool, message: str | None = None) -> None:
         """-28 for `seconds` (True: until set_warmup(False)); message rotates if not given."""
         if seconds is False or seconds == 0:

@@ -103,18 +103,19 @@ def getdifficulty(node: Any) -> Real:
 def getblockchaininfo(node: Any) -> dict:
     chain = node.chain
     tip = chain.tip
+    behind = getattr(node, "ibd_headers_ahead", 0)
     return {
         "chain": chain.params.name,
         "blocks": tip.height,
-        "headers": tip.height,
+        "headers": tip.height + behind,
         "bestblockhash": tip.hash,
         "bits": cs.bits_hex(tip.bits),
         "target": cs.target_hex(tip.bits),
         "difficulty": Real(cs.difficulty(tip.bits)),
         "time": tip.time,
         "mediantime": chain.median_time_past(tip),
-        "verificationprogress": Real(1.0),
-        "initialblockdownload": False,
+        "verificationprogress": Real(tip.height / (tip.height + behind) if behind else 1.0),
+        "initialblockdownload": bool(behind),
         "chainwork": cs.chainwork_hex(tip.chainwork),
         "size_on_disk": 30_000 + tip.height * (800_000 if chain.params.name == "main" else 300),
         "pruned": False,
