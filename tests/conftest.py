@@ -68,7 +68,7 @@ def rpc_backend(request: pytest.FixtureRequest,
     binary = os.environ.get("BITCOIND")
     if not binary:
         pytest.skip("real node: set BITCOIND=/path/to/bitcoind")
-    from harness.bitcoind import BitcoindNode
+    from .harness.bitcoind import BitcoindNode
 
     node = BitcoindNode(binary)
     try:

@@ -128,3 +128,28 @@ def test_warming_up_node_reports_warmup_then_recovers(sim_node, daemon_on):
     assert (value(scrape(port), "hashwatch_rpc_errors_total", node="sim", kind="warmup") or 0) > 0
     sim_node.set_warmup(False)
     wait_for(lambda: node_up(port) == 1, what="node up after warm-up")
+
+
+def test_daemon_follows_blocks_on_simulator_and_real_node(rpc_backend, tmp_path):
+    """The same check on the simulator and, with BITCOIND set, on a real regtest bitcoind."""
+    config = Config.model_validate({
+        "nodes": [{"name": "sim", "url": rpc_backend.rpc_url,
+                   "cookie_file": str(rpc_backend.cookie_path)}],
+        "polling": {"chain_seconds": 0.2, "jitter_seconds": 0},
+        "metrics": {"port": 0},
+        "state_dir": str(tmp_path / "state"),
+    })
+    daemon = Daemon(config, job_modules=("chain",), alerts=False)
+    daemon.start()
+    try:
+        port = daemon.server.port
+        wait_for(lambda: node_up(port) == 1, what="node up")
+        assert value(scrape(port), "hashwatch_node_info", node="sim", chain="regtest",
+                     version=str(rpc_backend.rpc("getnetworkinfo")["version"]),
+                     subversion=rpc_backend.rpc("getnetworkinfo")["subversion"]) == 1
+        rpc_backend.mine(2)
+        height = rpc_backend.rpc("getblockcount")
+        wait_for(lambda: value(scrape(port), "hashwatch_node_blocks", node="sim") == height,
+                 what="new blocks in the metrics")
+    finally:
+        daemon.stop()
