@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
+import sys
 import time
 from collections.abc import Callable, Iterable
 from typing import TextIO
@@ -96,6 +97,11 @@ def run_status(config: Config, out: TextIO, clock: Callable[[], float] = time.ti
 
 
 def run_backfill(config: Config, clock: Callable[[], float] = time.time) -> int:
+    """Headers (with their progress bar), then the recent blocks window, to completion.
+
+    The daemon's ``blocks`` job fetches at most a slice per run so a first start never stalls
+    the other jobs; here the slices are run back to back until the window is full.
+    """
     daemon = Daemon(
         config,
         serve_metrics=False,
@@ -105,6 +111,28 @@ def run_backfill(config: Config, clock: Callable[[], float] = time.time) -> int:
     )
     try:
         _run_jobs_once(daemon)
+        for name, node in daemon.store.current().nodes.items():
+            if node.up:
+                _fill_blocks(daemon, name)
         return 0 if all(n.up for n in daemon.store.current().nodes.values()) else 1
     finally:
         daemon.stop()
+
+
+def _blocks_held(daemon: Daemon, node: str) -> int:
+    section = daemon.store.current().nodes[node].section("blocks")
+    return len(section.blocks) if section is not None else 0
+
+
+def _fill_blocks(daemon: Daemon, node: str) -> None:
+    status = daemon.store.current().nodes[node].status
+    want = min(daemon.config.fees.block_window, (status.blocks + 1) if status else 0)
+    held = _blocks_held(daemon, node)
+    while held < want:
+        print(f"{node}: blocks {held}/{want}", file=sys.stderr, flush=True)
+        daemon.run_job_now("blocks", node)
+        now_held = _blocks_held(daemon, node)
+        if now_held <= held:  # the node cannot serve more (pruned) or the job failed
+            break
+        held = now_held
+    print(f"{node}: blocks {held}/{want} done", file=sys.stderr, flush=True)

@@ -124,3 +124,24 @@ def test_status_simulate_prints_table(tmp_path):
     assert "node sim" in result.stdout
     assert "chain" in result.stdout and "main" in result.stdout
     assert "difficulty" in result.stdout
+
+
+def test_backfill_fills_headers_and_the_whole_blocks_window(tmp_path):
+    import sqlite3
+
+    import yaml
+
+    config = tmp_path / "hashwatch.yaml"
+    config.write_text(yaml.safe_dump({
+        "nodes": [{"name": "placeholder", "cookie_file": "/unused"}],  # --simulate replaces it
+        "fees": {"block_window": 300},  # more than one 144-block slice of the daemon's job
+    }))
+    state = tmp_path / "state"
+    result = hashwatch("backfill", "--simulate", "--config", str(config), "--state-dir",
+                       str(state))
+    assert result.returncode == 0, result.stderr
+    assert "sim: blocks 300/300 done" in result.stderr
+    with sqlite3.connect(state / "blocks-sim.sqlite3") as db:
+        assert db.execute("SELECT COUNT(*) FROM blocks").fetchone()[0] == 300
+    with sqlite3.connect(state / "headers-sim.sqlite3") as db:
+        assert db.execute("SELECT COUNT(*) FROM headers").fetchone()[0] >= 4032
