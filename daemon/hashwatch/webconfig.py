@@ -18,31 +18,21 @@ Design choices:
   certificate and key are loaded at start-up so a bad pair fails ``hashwatch run`` at once;
 - an empty file is an error (exporter-toolkit treats it as "no protection"; silently serving
   unprotected metrics because a file was truncated is the wrong failure);
-- bcrypt is slow on purpose, so a successful (user, password) is remembered as a keyed HMAC and
-  compared in constant time; unknown users still pay one bcrypt check so timing does not reveal
-  which user names exist;
-- the TLS handshake runs in the request thread, not in the accept loop, so one client that
-  connects and sends nothing cannot stall every scrape; a failed handshake closes that
-  connection quietly (no traceback on stderr per port scan);
-- certificate files are re-read when they change on disk (renewals need no restart).
+- bcrypt hashes are checked for shape here but never echoed (a typed plain password must not
+  reach the log).
+
+What serves requests lives next door, one job each: :mod:`.webauth` (basic auth, bcrypt) and
+:mod:`.webtls` (the SSL context, certificate reloading, lazy handshakes). ``BasicAuth``,
+``parse_basic_header`` and ``REALM`` are re-exported here for callers that import them from
+this module.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
-import hmac
-import logging
-import os
 import re
-import secrets
-import socket
 import ssl
-import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any, Literal
 
@@ -50,18 +40,16 @@ from pydantic import Field, ValidationError
 
 from .config.loader import ConfigError, LineMap, format_loc, load_yaml
 from .config.secrets import StrictModel
+from .webauth import REALM, BasicAuth, parse_basic_header
+from .webtls import TLS_VERSIONS, TLSFiles, tls_wrapper
 
-log = logging.getLogger("hashwatch.webconfig")
+__all__ = [
+    "REALM", "BasicAuth", "ClientAuth", "TLSServerConfig", "TLSVersion", "WebConfig",
+    "WebConfigModel", "load_web_config", "parse_basic_header",
+]
 
-REALM = "hashwatch"
 TLSVersion = Literal["TLS10", "TLS11", "TLS12", "TLS13"]
 ClientAuth = Literal["NoClientCert", "VerifyClientCertIfGiven", "RequireAndVerifyClientCert"]
-_TLS_VERSIONS = {
-    "TLS10": ssl.TLSVersion.TLSv1,
-    "TLS11": ssl.TLSVersion.TLSv1_1,
-    "TLS12": ssl.TLSVersion.TLSv1_2,
-    "TLS13": ssl.TLSVersion.TLSv1_3,
-}
 # exporter-toolkit options this small server cannot honour: refused by name, never ignored.
 _UNSUPPORTED = {
     "http_server_config", "rate_limit", "cert", "key", "client_ca", "cipher_suites",
@@ -74,7 +62,6 @@ _HASH_HOWTO = (
     "print(bcrypt.hashpw(getpass.getpass().encode(), bcrypt.gensalt()).decode())'"
 )
 _NOT_A_HASH = f"not a bcrypt hash (value not shown); create one with: {_HASH_HOWTO}"
-_CACHE_MAX = 256
 
 
 class TLSServerConfig(StrictModel):
@@ -145,39 +132,12 @@ def _check_users(users: Mapping[str, str], lines: LineMap) -> list[str]:
     return out
 
 
-@dataclass(frozen=True)
-class _TLSFiles:
-    cert: Path
-    key: Path
-    ca: Path | None
-    client_auth: str
-    min_version: str
-    max_version: str | None
-
-
-def _build_context(f: _TLSFiles) -> ssl.SSLContext:
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.minimum_version = _TLS_VERSIONS[f.min_version]
-    if f.max_version is not None:
-        ctx.maximum_version = _TLS_VERSIONS[f.max_version]
-    ctx.load_cert_chain(str(f.cert), str(f.key))
-    if f.ca is not None:
-        ctx.load_verify_locations(cafile=str(f.ca))
-    ctx.verify_mode = {
-        "NoClientCert": ssl.CERT_NONE,
-        "VerifyClientCertIfGiven": ssl.CERT_OPTIONAL,
-        "RequireAndVerifyClientCert": ssl.CERT_REQUIRED,
-    }[f.client_auth]
-    ctx.sslsocket_class = _QuietSSLSocket
-    return ctx
-
-
 def _check_tls(
     tls: TLSServerConfig, base: Path, lines: LineMap
-) -> tuple[_TLSFiles | None, list[str]]:
+) -> tuple[TLSFiles | None, list[str]]:
     out: list[str] = []
     at = ("tls_server_config",)
-    files = _TLSFiles(
+    files = TLSFiles(
         cert=_resolve(base, tls.cert_file), key=_resolve(base, tls.key_file),
         ca=_resolve(base, tls.client_ca_file) if tls.client_ca_file else None,
         client_auth=tls.client_auth_type, min_version=tls.min_version,
@@ -197,7 +157,7 @@ def _check_tls(
                             "client_ca_file is set but client_auth_type is NoClientCert; set "
                             "client_auth_type: RequireAndVerifyClientCert or remove "
                             "client_ca_file"))
-    if tls.max_version and _TLS_VERSIONS[tls.max_version] < _TLS_VERSIONS[tls.min_version]:
+    if tls.max_version and TLS_VERSIONS[tls.max_version] < TLS_VERSIONS[tls.min_version]:
         out.append(_problem(lines, at + ("max_version",),
                             f"max_version {tls.max_version} is below min_version "
                             f"{tls.min_version}"))
@@ -247,162 +207,13 @@ def load_web_config(path: str | Path) -> WebConfig:
     return WebConfig(users=dict(model.basic_auth_users), tls=tls_files)
 
 
-# -- basic auth --------------------------------------------------------------------------------
-
-
-class BasicAuth:
-    """Checks ``Authorization: Basic`` against bcrypt hashes; thread-safe."""
-
-    def __init__(
-        self, users: Mapping[str, str], checkpw: Callable[[bytes, bytes], bool] | None = None
-    ):
-        import bcrypt  # imported here: only needed when basic auth is configured
-
-        self._users = {u: h.encode() for u, h in users.items()}
-        self._checkpw = checkpw or bcrypt.checkpw
-        rounds = max((int(h[4:6]) for h in users.values()), default=10)
-        self._dummy = bcrypt.hashpw(secrets.token_bytes(16), bcrypt.gensalt(rounds=rounds))
-        self._key = secrets.token_bytes(32)
-        self._ok: set[bytes] = set()
-        self._lock = threading.Lock()
-
-    def check(self, header: str | None) -> bool:
-        """True if ``header`` carries a configured user's password."""
-        creds = parse_basic_header(header)
-        if creds is None:
-            return False
-        user, password = creds
-        hashed = self._users.get(user)
-        digest = hmac.new(
-            self._key, b"\0".join([user.encode(), password.encode(), hashed or b""]),
-            hashlib.sha256,
-        ).digest()
-        with self._lock:
-            cached = any(hmac.compare_digest(digest, d) for d in self._ok)
-        if cached:
-            return True
-        if hashed is None:
-            self._checkpw(password.encode(), self._dummy)  # same cost as a real user
-            return False
-        try:
-            ok = self._checkpw(password.encode(), hashed)
-        except ValueError:
-            return False
-        if ok:
-            with self._lock:
-                if len(self._ok) >= _CACHE_MAX:
-                    self._ok.clear()
-                self._ok.add(digest)
-        return ok
-
-    def authorize(self, handler: BaseHTTPRequestHandler) -> bool:
-        """MetricsServer hook: True to serve; otherwise answers 401 itself."""
-        if self.check(handler.headers.get("Authorization")):
-            return True
-        client = handler.client_address[0] if handler.client_address else "-"
-        log.info("event=metrics_auth_failed client=%s path=%s", client,
-                 handler.path.split("?", 1)[0][:64])
-        body = b"401 Unauthorized\n"
-        handler.send_response(401)
-        handler.send_header("WWW-Authenticate", f'Basic realm="{REALM}", charset="UTF-8"')
-        handler.send_header("Content-Type", "text/plain; charset=utf-8")
-        handler.send_header("Content-Length", str(len(body)))
-        handler.end_headers()
-        if handler.command != "HEAD":
-            handler.wfile.write(body)
-        return False
-
-
-def parse_basic_header(header: str | None) -> tuple[str, str] | None:
-    """``"Basic dXNlcjpwdw=="`` -> ``("user", "pw")``; None for anything else."""
-    if not header:
-        return None
-    scheme, _, token = header.strip().partition(" ")
-    if scheme.lower() != "basic" or not token:
-        return None
-    try:
-        decoded = base64.b64decode(token.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, ValueError):
-        return None
-    user, sep, password = decoded.partition(":")
-    return (user, password) if sep else None
-
-
-# -- TLS -----------------------------------------------------------------------------------------
-
-
-class _QuietSSLSocket(ssl.SSLSocket):
-    """Server-side connection whose failed handshake reads as EOF instead of a traceback."""
-
-    def recv_into(self, buffer: Any, nbytes: int | None = None, flags: int = 0) -> int:
-        try:
-            return super().recv_into(buffer, nbytes, flags)
-        except (ssl.SSLError, ConnectionResetError) as exc:
-            log.debug("event=metrics_tls_failed error=%s", type(exc).__name__)
-            return 0
-
-
-class _ContextHolder:
-    """The current SSLContext, rebuilt when the certificate, key or CA file changes."""
-
-    def __init__(self, files: _TLSFiles):
-        self.files = files
-        self._lock = threading.Lock()
-        self._stamp = self._stat()
-        self._ctx = _build_context(files)
-        self._failed_stamp: tuple | None = None
-
-    def _stat(self) -> tuple:
-        out = []
-        for p in (self.files.cert, self.files.key, self.files.ca):
-            try:
-                st = os.stat(p) if p is not None else None
-                out.append((st.st_mtime_ns, st.st_size, st.st_ino) if st else None)
-            except OSError:
-                out.append(None)
-        return tuple(out)
-
-    def current(self) -> ssl.SSLContext:
-        stamp = self._stat()
-        with self._lock:
-            if stamp != self._stamp and stamp != self._failed_stamp:
-                try:
-                    self._ctx = _build_context(self.files)
-                    self._stamp = stamp
-                    log.info("event=metrics_tls_reloaded cert=%s", self.files.cert)
-                except (ssl.SSLError, OSError) as exc:
-                    self._failed_stamp = stamp  # half-written renewal: keep serving the old one
-                    log.warning("event=metrics_tls_reload_failed cert=%s error=%s",
-                                self.files.cert, type(exc).__name__)
-            return self._ctx
-
-
-class _TLSListener(socket.socket):
-    """Listening socket whose ``accept`` hands out TLS connections that handshake lazily."""
-
-    def __init__(self, sock: socket.socket, holder: _ContextHolder):
-        super().__init__(sock.family, sock.type, sock.proto, fileno=sock.detach())
-        self._holder = holder
-
-    def accept(self) -> tuple[socket.socket, Any]:
-        conn, addr = super().accept()
-        try:
-            tls = self._holder.current().wrap_socket(
-                conn, server_side=True, do_handshake_on_connect=False
-            )
-        except (ssl.SSLError, OSError):
-            conn.close()
-            raise
-        return tls, addr
-
-
 # -- the result ----------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class WebConfig:
     users: dict[str, str]
-    tls: _TLSFiles | None
+    tls: TLSFiles | None
 
     def server_options(self) -> dict[str, Any]:
         """Keyword arguments for :class:`~hashwatch.metrics_server.MetricsServer`."""
@@ -410,8 +221,7 @@ class WebConfig:
         if self.users:
             out["authorize"] = BasicAuth(self.users).authorize
         if self.tls is not None:
-            holder = _ContextHolder(self.tls)
-            out["wrap_socket"] = lambda sock: _TLSListener(sock, holder)
+            out["wrap_socket"] = tls_wrapper(self.tls)
         return out
 
     def describe(self) -> str:

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hashwatch.indicators.difficulty import (
+from hashwatch.indicators.retarget import (
     CHAIN_PARAMS,
     MAIN,
     TARGET_TIMESPAN_SECONDS,

@@ -6,13 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hashwatch.indicators.difficulty import (
-    block_work,
-    difficulty_from_bits,
-    hashrate_drawdown,
-    rolling_hashrate,
-    window_stats,
-)
+from hashwatch.indicators.hashrate import hashrate_drawdown, rolling_hashrate, window_stats
+from hashwatch.indicators.retarget import block_work, difficulty_from_bits
 
 from .helpers import SEED_BITS, mainnet_headers, synthetic_chain
 

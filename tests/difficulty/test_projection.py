@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hashwatch.indicators.difficulty import (
+from hashwatch.indicators.retarget import (
     EPOCH_BLOCKS,
     blocks_into_epoch,
     blocks_until_retarget,

@@ -10,7 +10,7 @@ from prometheus_client import CollectorRegistry
 from pydantic import ValidationError
 
 from hashwatch.config.difficulty import DifficultyConfig
-from hashwatch.indicators.difficulty import DifficultyView, build_view
+from hashwatch.indicators.difficulty_view import DifficultyView, build_view
 from hashwatch.metrics import SnapshotCollector
 from hashwatch.metrics import difficulty as difficulty_metrics
 from hashwatch.snapshot import SnapshotStore

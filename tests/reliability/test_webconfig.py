@@ -25,7 +25,8 @@ from prometheus_client import CollectorRegistry, Gauge
 
 from hashwatch.config import Config, ConfigError
 from hashwatch.metrics_server import MetricsServer
-from hashwatch.webconfig import BasicAuth, load_web_config, parse_basic_header
+from hashwatch.webauth import BasicAuth, parse_basic_header
+from hashwatch.webconfig import load_web_config
 
 from .tlsfiles import TLSFiles, make_tls_files
 

@@ -22,7 +22,7 @@ from typing import Any, TextIO
 
 from ..context import DaemonContext, JobSpec
 from ..headers_store import HeadersStore, StoredHeader, store_path
-from ..indicators.difficulty import build_view
+from ..indicators.difficulty_view import build_view
 from ..node.rpc import NodeClient
 
 log = logging.getLogger("hashwatch.collect.headers")

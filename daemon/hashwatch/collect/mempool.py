@@ -23,6 +23,7 @@ from ..fees_store import FeeSampleStore
 from ..indicators.fees import FeeEstimate, build_section, parse_estimate, with_spike
 from ..indicators.mempool_model import MempoolModel, parse_entry
 from ..indicators.mempool_projection import max_block_vsize
+from ..memory import release_free_memory
 from ..node.errors import RPC_INVALID_ADDRESS_OR_KEY, NodeError
 from ..node.rpc import NodeClient
 from ..node.zmq import SequenceEvent, ZmqListener
@@ -46,6 +47,7 @@ class MempoolSync:
         self._need_resync = True
         self._drift = 0
         self._churn = 0  # adds + removals applied in the last poll: the in-flight bound
+        self._reloaded = False
         self.resyncs = 0
 
     # -- listener callbacks (listener thread; keep them quick) --------------------------------
@@ -70,6 +72,11 @@ class MempoolSync:
             if self.use_events:
                 self._check_drift()
 
+    def model_reloaded(self) -> bool:
+        """True once after a listing replaced many entries (worth returning memory at once)."""
+        reloaded, self._reloaded = self._reloaded, False
+        return reloaded
+
     def _resync(self) -> None:
         self._need_resync = False
         self._events.clear()  # all of these are reflected in the listing that follows
@@ -83,6 +90,7 @@ class MempoolSync:
             return  # nothing changed since the last listing
         before, first = len(self.model), self.model.sequence is None
         fetch = self.model.apply_listing(txids, sequence)
+        self._reloaded = len(fetch) > 10_000
         if self.use_events and not first:
             self.resyncs += 1
             log.info(
@@ -235,6 +243,7 @@ class FeesJob:
             self.cfg.spike_min_history_seconds,
         )
         self.ctx.store.set_section(self.node, "fees", section)
+        release_free_memory(force=self.sync.model_reloaded())
 
     def _refresh_estimates(self, now: float) -> None:
         if self._estimates_at is not None and now - self._estimates_at < self.cfg.estimate_seconds:

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 from prometheus_client.metrics_core import Metric
 
-from ..indicators.difficulty import DifficultyView
+from ..indicators.difficulty_view import DifficultyView
 from ..snapshot import Snapshot
 from . import gauge, nodes_up
 

@@ -19,22 +19,25 @@ from typing import Any
 
 from . import consensus as cs
 from . import rpc_chain, rpc_node  # noqa: F401 - registers the RPC methods
-from .blocks import Block, BlockTx
 from .chain import Chain
+from .chain_actions import ChainActions
 from .clock import SimClock
-from .coinbase import DEFAULT_POOLS, Pool, choose_pool
+from .coinbase import DEFAULT_POOLS, Pool
+from .faults import WARMUP_MESSAGES as WARMUP_MESSAGES  # re-exported: it was defined here
+from .faults import FaultSwitches
 from .history import BLOCK_WEIGHT_FOR_TXS, build_history
 from .mempool import Mempool
 from .rpc_methods import RPCError, dispatch, encode
-from .server import FAULTS, RPCServer, ServerStats
+from .server import RPCServer, ServerStats
 from .zmqpub import HWM, ZmqPublisher
 
-WARMUP_MESSAGES = ("Loading block index…", "Verifying blocks…", "Loading P2P addresses…",
-                   "Loading banlist…", "Starting network threads…")
 
+class SimNode(FaultSwitches, ChainActions):
+    """A Bitcoin Core stand-in speaking real HTTP JSON-RPC (and ZMQ) on loopback.
 
-class SimNode:
-    """A Bitcoin Core stand-in speaking real HTTP JSON-RPC (and ZMQ) on loopback."""
+    The behaviour switches (:mod:`.faults`) and the mining/reorg actions (:mod:`.chain_actions`)
+    are mixins; this class owns the state they act on, the lifecycle, and the RPC caches.
+    """
 
     def __init__(self, network: str | None = None, start_height: int | None = None,
                  seed: int | None = None, scenario: Any = None, datadir: Path | str | None = None,
@@ -195,51 +198,6 @@ class SimNode:
     def __exit__(self, *exc: Any) -> None:
         self.stop()
 
-    # ----- behaviour switches ----------------------------------------------------------
-    def set_initial_block_download(self, headers_ahead: int | bool) -> None:
-        """Report initial block download with ``headers_ahead`` unvalidated headers (False: off).
-
-        Only what the node reports changes (getblockchaininfo), like a node catching up.
-        """
-        self.ibd_headers_ahead = 0 if headers_ahead is False else int(headers_ahead)
-
-    def set_warmup(self, seconds: float | bool, message: str | None = None) -> None:
-        """-28 for `seconds` (True: until set_warmup(False)); message rotates if not given."""
-        if seconds is False or seconds == 0:
-            self._warmup_until = None
-        elif seconds is True:
-            self._warmup_until = float("inf")
-        else:
-            self._warmup_until = time.monotonic() + float(seconds)
-        self._warmup_message = message
-        self._warmup_started = time.monotonic()
-
-    def warmup_message(self) -> str | None:
-        until = self._warmup_until
-        if until is None or time.monotonic() >= until:
-            return None
-        if self._warmup_message:
-            return self._warmup_message
-        step = int((time.monotonic() - self._warmup_started) / 0.5)
-        return WARMUP_MESSAGES[min(step, len(WARMUP_MESSAGES) - 1)]
-
-    def set_hang(self, hang: bool) -> None:
-        if hang:
-            self.hang_released.clear()
-        else:
-            self.hang_released.set()
-
-    def inject_fault(self, kind: str | None) -> None:
-        if kind is not None and kind not in FAULTS:
-            raise ValueError(f"unknown fault {kind!r}; expected one of {FAULTS}")
-        self.fault = kind
-
-    def set_hashrate_factor(self, factor: float) -> None:
-        """Hashrate relative to the one implied by the start difficulty (1.0 = 600 s blocks)."""
-        if factor <= 0:
-            raise ValueError("hashrate factor must be > 0")
-        self.hashrate_factor = float(factor)
-
     # ----- RPC in-process --------------------------------------------------------------
     def rpc(self, method: str, *params: Any) -> Any:
         """Call a method through the dispatcher (no HTTP); returns what JSON would decode to.
@@ -251,120 +209,6 @@ class SimNode:
         if warm is not None:
             raise RPCError(-28, warm)
         return json.loads(encode(dispatch(self, method, list(params))))
-
-    # ----- chain actions ---------------------------------------------------------------
-    def mean_interval(self) -> float:
-        """Expected seconds to the next block at the current hashrate factor."""
-        bits = self.chain.next_bits(self.chain.tip)
-        ratio = cs.difficulty(bits) / cs.difficulty(self.reference_bits)
-        return cs.TARGET_SPACING * ratio / self.hashrate_factor
-
-    def _publish_connect(self, blk: Block) -> None:
-        if self.zmq:
-            self.zmq.block_connected(blk.hash)
-            self.zmq.hashblock(blk.hash)
-
-    def _connect_new(self, time_: float, address: str | None = None) -> Block:
-        chain = self.chain
-        prev = chain.tip
-        t = max(int(time_), chain.median_time_past(prev) + 1)
-        entries = self.mempool.select(BLOCK_WEIGHT_FOR_TXS)
-        txs = [e.as_block_tx() for e in entries]
-        pool = choose_pool(self.rng, self.pools)
-        blk = chain.make_block(prev, t, txs, pool, with_coinbase=False)
-        if address:
-            blk.extra["payout"] = address
-        self._finish_block(blk, txs)
-        chain.add(blk)
-        chain.connect(blk)
-        self.mempool.remove_for_block([t.txid for t in txs])
-        self.last_template = (sum(t.weight for t in txs) + 8000, len(txs))
-        self._publish_connect(blk)
-        return blk
-
-    def _finish_block(self, blk: Block, txs: list[BlockTx]) -> None:
-        from .blocks import header_bytes, header_hash, merkle_root
-        from .coinbase import build_coinbase
-
-        pool = (Pool("generatetoaddress", "", blk.extra["payout"], 0.0)
-                if "payout" in blk.extra else self.pools[blk.pool])
-        value = cs.block_subsidy(blk.height, self.params) + sum(t.fee for t in txs)
-        blk.coinbase = build_coinbase(blk.height, pool, value, self.params.name, blk.nonce)
-        if "payout" in blk.extra:
-            blk.pool = -1
-        blk.merkleroot = merkle_root([blk.coinbase["txid"]] + [t.txid for t in txs])
-        blk.hash = header_hash(header_bytes(blk.version, blk.prev, blk.merkleroot, blk.time,
-                                            blk.bits, blk.nonce))
-
-    def mine(self, n: int = 1, interval: float | None = None, at: float | None = None,
-             address: str | None = None) -> list[str]:
-        """Append n blocks; times from the hashrate schedule unless interval/at is given."""
-        hashes = []
-        with self.lock:
-            for i in range(n):
-                tip = self.chain.tip
-                if at is not None and i == 0:
-                    t = at
-                elif interval is not None:
-                    t = tip.time + interval
-                elif self.params.no_retargeting:
-                    t = self.clock.now()
-                else:
-                    t = tip.time + self.rng.expovariate(1.0 / self.mean_interval())
-                blk = self._connect_new(t, address)
-                if blk.time > self.clock.now():
-                    self.clock.set(blk.time)
-                hashes.append(blk.hash)
-        return hashes
-
-    def _disconnect_to(self, fork: Block) -> list[BlockTx]:
-        txs: list[BlockTx] = []
-        while self.chain.tip is not fork:
-            blk = self.chain.disconnect_tip()
-            if self.zmq:
-                self.zmq.block_disconnected(blk.hash)
-            txs = list(self.chain.block_txs(blk)) + txs
-        return txs
-
-    def _activate_best(self) -> None:
-        best = self.chain.best_candidate()
-        if best is self.chain.tip:
-            return
-        fork = self.chain.fork_point(best)
-        path = self.chain.path_from_fork(best)
-        back = self._disconnect_to(fork)
-        self.mempool.readd(back)
-        for blk in path:
-            self.chain.connect(blk)
-            self.mempool.remove_for_block([t.txid for t in self.chain.block_txs(blk)])
-            self._publish_connect(blk)
-
-    def reorg(self, depth: int, new_blocks: int | None = None) -> list[str]:
-        """Replace the last `depth` blocks by `new_blocks` (default depth + 1) new ones."""
-        new_blocks = depth + 1 if new_blocks is None else new_blocks
-        if depth < 1 or new_blocks <= depth:
-            raise ValueError("reorg needs depth >= 1 and more new blocks than replaced")
-        with self.lock:
-            fork = self.chain.at(self.chain.height - depth)
-            old_tip_time = self.chain.tip.time
-            self.mempool.readd(self._disconnect_to(fork))
-            end = max(self.clock.now(), old_tip_time + 1)
-            span = end - fork.time
-            hashes = []
-            for i in range(new_blocks):
-                blk = self._connect_new(fork.time + span * (i + 1) / new_blocks)
-                hashes.append(blk.hash)
-            return hashes
-
-    def invalidate(self, blk: Block) -> None:
-        with self.lock:
-            self.chain.invalidate(blk)
-            self._activate_best()
-
-    def reconsider(self, blk: Block) -> None:
-        with self.lock:
-            self.chain.reconsider(blk)
-            self._activate_best()
 
     # ----- caches used by RPCs -----------------------------------------------------------
     def block_template_entries(self) -> list:

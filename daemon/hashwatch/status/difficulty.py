@@ -10,7 +10,8 @@ from __future__ import annotations
 import time
 from datetime import datetime, timezone
 
-from ..indicators.difficulty import EPOCH_BLOCKS, DifficultyView
+from ..indicators.difficulty_view import DifficultyView
+from ..indicators.retarget import EPOCH_BLOCKS
 from ..snapshot import NodeSnapshot, Snapshot
 
 _UNITS = ((1e18, "EH/s"), (1e15, "PH/s"), (1e12, "TH/s"), (1e9, "GH/s"), (1e6, "MH/s"))

@@ -1,0 +1,74 @@
+"""SimNode's behaviour switches: the ways a test makes the node misbehave on purpose.
+
+Why a mixin of their own: warm-up (-28), hanging requests, injected HTTP faults, initial block
+download and the hashrate factor are what reliability tests and scenarios flip; they only set
+flags that the RPC server and the mining schedule read, so they change for different reasons
+than the node's lifecycle or its chain. :class:`~.node.SimNode` is the only user.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from .server import FAULTS
+
+WARMUP_MESSAGES = ("Loading block index…", "Verifying blocks…", "Loading P2P addresses…",
+                   "Loading banlist…", "Starting network threads…")
+
+
+class FaultSwitches:
+    """Setters for warm-up, hangs, faults, IBD and hashrate; state lives on the node."""
+
+    # set by SimNode.__init__ (or, for _warmup_started, by set_warmup)
+    ibd_headers_ahead: int
+    hang_released: threading.Event
+    fault: str | None
+    hashrate_factor: float
+    _warmup_until: float | None
+    _warmup_message: str | None
+    _warmup_started: float
+
+    def set_initial_block_download(self, headers_ahead: int | bool) -> None:
+        """Report initial block download with ``headers_ahead`` unvalidated headers (False: off).
+
+        Only what the node reports changes (getblockchaininfo), like a node catching up.
+        """
+        self.ibd_headers_ahead = 0 if headers_ahead is False else int(headers_ahead)
+
+    def set_warmup(self, seconds: float | bool, message: str | None = None) -> None:
+        """-28 for `seconds` (True: until set_warmup(False)); message rotates if not given."""
+        if seconds is False or seconds == 0:
+            self._warmup_until = None
+        elif seconds is True:
+            self._warmup_until = float("inf")
+        else:
+            self._warmup_until = time.monotonic() + float(seconds)
+        self._warmup_message = message
+        self._warmup_started = time.monotonic()
+
+    def warmup_message(self) -> str | None:
+        until = self._warmup_until
+        if until is None or time.monotonic() >= until:
+            return None
+        if self._warmup_message:
+            return self._warmup_message
+        step = int((time.monotonic() - self._warmup_started) / 0.5)
+        return WARMUP_MESSAGES[min(step, len(WARMUP_MESSAGES) - 1)]
+
+    def set_hang(self, hang: bool) -> None:
+        if hang:
+            self.hang_released.clear()
+        else:
+            self.hang_released.set()
+
+    def inject_fault(self, kind: str | None) -> None:
+        if kind is not None and kind not in FAULTS:
+            raise ValueError(f"unknown fault {kind!r}; expected one of {FAULTS}")
+        self.fault = kind
+
+    def set_hashrate_factor(self, factor: float) -> None:
+        """Hashrate relative to the one implied by the start difficulty (1.0 = 600 s blocks)."""
+        if factor <= 0:
+            raise ValueError("hashrate factor must be > 0")
+        self.hashrate_factor = float(factor)
