@@ -48,7 +48,7 @@ def _fresh(ref: RefMempool):
 
 def _feed(sync: MempoolSync, ref: RefMempool, cursor: int) -> int:
     for label, h, seq in ref.events[cursor:]:
-        sync.on_sequence(SequenceEvent(h, label, seq))
+        sync.on_sequence(SequenceEvent(bytes.fromhex(h), label, seq))
     return len(ref.events)
 
 
@@ -108,7 +108,7 @@ def test_sync_zmq_block_disconnect_resyncs():
     with FakeNode(ref) as node:
         sync = MempoolSync(_client(node), use_events=True)
         sync.sync()
-        sync.on_sequence(SequenceEvent("dd" * 32, "D", None))
+        sync.on_sequence(SequenceEvent(b"\xdd" * 32, "D", None))
         sync.sync()
         assert node.calls["getrawmempool"] == 2
 

@@ -10,7 +10,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hashwatch.indicators.mempool_model import Entry, MempoolModel, btc_to_sat, parse_entry
+from hashwatch.indicators.mempool_model import (
+    Entry,
+    MempoolModel,
+    btc_to_sat,
+    parse_entry,
+    txid_key,
+)
 
 from .refpool import RefMempool
 
@@ -23,11 +29,15 @@ def _fixture(name: str) -> dict:
 
 def _fetch(model: MempoolModel, ref: RefMempool) -> None:
     model.add_entries(
-        {t: parse_entry(ref.entry(t)) if t in ref.txs else None for t in model.pending}
+        {t: parse_entry(ref.entry(t.hex())) if t.hex() in ref.txs else None for t in model.pending}
     )
 
 
-def _fresh(ref: RefMempool) -> dict[str, Entry]:
+def _keys(txids) -> list[bytes]:
+    return [txid_key(t) for t in txids]
+
+
+def _fresh(ref: RefMempool) -> dict[bytes, Entry]:
     return MempoolModel.from_verbose(ref.verbose()).normalized()
 
 
@@ -36,7 +46,8 @@ def test_parse_entry_core_fixture_reads_sizes_fees_and_parents():
     e = parse_entry(raw)
     assert e.vsize == 208
     assert e.fee_sat == 260_700 and e.modified_fee_sat == 260_700
-    assert e.parents == ("b1cc3a6c432939f779725bbec75b702d029cc6c14eba5b388b12a81f933407ac",)
+    parent = "b1cc3a6c432939f779725bbec75b702d029cc6c14eba5b388b12a81f933407ac"
+    assert e.parents == (txid_key(parent),)
 
 
 def test_parse_entry_without_vsize_raises():
@@ -70,12 +81,12 @@ def test_apply_listing_random_changes_equals_fresh_load(seed, rounds):
         for _ in range(k):
             ref.random_op()
         listing = ref.listing()
-        model.apply_listing(listing["txids"], listing["mempool_sequence"])
+        model.apply_listing(_keys(listing["txids"]), listing["mempool_sequence"])
         if k % 2:
             ref.random_op()  # the mempool moves between the listing and the entry fetch
         _fetch(model, ref)
     listing = ref.listing()
-    model.apply_listing(listing["txids"], listing["mempool_sequence"])
+    model.apply_listing(_keys(listing["txids"]), listing["mempool_sequence"])
     _fetch(model, ref)
     assert not model.pending
     assert model.normalized() == _fresh(ref)
@@ -94,53 +105,53 @@ def test_apply_event_random_changes_equals_fresh_load(seed, before, rounds):
         ref.random_op()
     model = MempoolModel()
     listing = ref.listing()
-    model.apply_listing(listing["txids"], listing["mempool_sequence"])
+    model.apply_listing(_keys(listing["txids"]), listing["mempool_sequence"])
     _fetch(model, ref)
     cursor = 0  # events from before the listing arrive too: they must be skipped or harmless
     for k in rounds:
         for _ in range(k):
             ref.random_op()
         for label, h, seq in ref.events[cursor:]:
-            action = model.apply_event(label, h, seq)
+            action = model.apply_event(label, txid_key(h), seq)
             if action == "block":
-                model.remove(ref.blocks[h])
+                model.remove(_keys(ref.blocks[h]))
         cursor = len(ref.events)
         if k % 3 == 1:
             ref.random_op()  # changes between draining events and fetching entries
         _fetch(model, ref)
     for label, h, seq in ref.events[cursor:]:
-        if model.apply_event(label, h, seq) == "block":
-            model.remove(ref.blocks[h])
+        if model.apply_event(label, txid_key(h), seq) == "block":
+            model.remove(_keys(ref.blocks[h]))
     _fetch(model, ref)
     assert model.normalized() == _fresh(ref)
 
 
 def test_apply_event_stale_sequence_is_skipped():
     model = MempoolModel(sequence=10)  # a listing said: the next event is number 10
-    assert model.apply_event("A", "aa" * 32, 9) == "stale"
+    assert model.apply_event("A", b"\xaa" * 32, 9) == "stale"
     assert not model.pending
-    assert model.apply_event("A", "aa" * 32, 10) == "applied"
-    assert model.pending == {"aa" * 32} and model.sequence == 11
+    assert model.apply_event("A", b"\xaa" * 32, 10) == "applied"
+    assert model.pending == {b"\xaa" * 32} and model.sequence == 11
 
 
 def test_apply_event_core_fixture_numbers_follow_listing():
     fx = json.loads((FIXTURES / "getrawmempool_sequence.json").read_text())["response"]["result"]
     model = MempoolModel()
-    model.apply_listing(fx["txids"], fx["mempool_sequence"])  # 14 txs, sequence 15
+    model.apply_listing(_keys(fx["txids"]), fx["mempool_sequence"])  # 14 txs, sequence 15
     zmq = json.loads((FIXTURES / "zmq_messages.json").read_text())["messages"]
     last_add = bytes.fromhex(zmq[13]["frames_hex"][0])  # the 14th A, numbered 14
     seq = int.from_bytes(last_add[33:41], "little")
-    assert seq == 14 and model.apply_event("A", last_add[:32].hex(), seq) == "stale"
+    assert seq == 14 and model.apply_event("A", last_add[:32], seq) == "stale"
 
 
 def test_apply_event_disconnect_asks_for_resync():
-    assert MempoolModel().apply_event("D", "bb" * 32, None) == "resync"
+    assert MempoolModel().apply_event("D", b"\xbb" * 32, None) == "resync"
 
 
 def test_add_entries_none_drops_pending_txid():
     model = MempoolModel()
-    model.apply_listing(["cc" * 32], 1)
-    model.add_entries({"cc" * 32: None})
+    model.apply_listing([b"\xcc" * 32], 1)
+    model.add_entries({b"\xcc" * 32: None})
     assert not model.pending and not model.entries
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hashwatch.indicators.mempool_model import Entry, MempoolModel, btc_to_sat
+from hashwatch.indicators.mempool_model import Entry, MempoolModel, btc_to_sat, txid_key
 from hashwatch.indicators.mempool_projection import (
     FEE_BANDS,
     _package,
@@ -32,16 +32,16 @@ def _verbose_fixture() -> dict:
     return fx["response"]["result"]
 
 
-def _tx(rate: float, vsize: int = 200, parents: tuple[str, ...] = ()) -> Entry:
+def _tx(rate: float, vsize: int = 200, parents: tuple = ()) -> Entry:
     fee = round(rate * vsize)
     return Entry(vsize, fee, fee, parents)
 
 
 def test_package_core_fixture_matches_core_ancestor_fields():
     raw = _verbose_fixture()
-    entries = MempoolModel.from_verbose(raw).entries
+    model = MempoolModel.from_verbose(raw)
     for txid, core in raw.items():
-        members, vsize, fee = _package(txid, entries, set())
+        members, vsize, fee = _package(txid_key(txid), model, set())
         assert len(members) == core["ancestorcount"], txid
         assert vsize == core["ancestorsize"], txid
         assert fee == btc_to_sat(core["fees"]["ancestor"]), txid
@@ -82,9 +82,9 @@ def test_project_blocks_random_mempool_respects_limit_and_ancestors(seed, n, lim
     ref = RefMempool(seed)
     for _ in range(n):
         ref.add_random()
-    entries = MempoolModel.from_verbose(ref.verbose()).entries
+    entries = MempoolModel.from_verbose(ref.verbose())  # reads as {txid bytes: Entry}
     blocks = project_blocks(entries, 4, block_vsize=limit)
-    seen: dict[str, int] = {}
+    seen: dict[bytes, int] = {}
     for k, b in enumerate(blocks):
         assert b.vsize <= limit
         assert b.vsize == sum(entries[t].vsize for t in b.txids)
@@ -95,7 +95,7 @@ def test_project_blocks_random_mempool_respects_limit_and_ancestors(seed, n, lim
             assert t not in seen
             seen[t] = k
     for t, k in seen.items():
-        for a in ref.ancestors(t):
+        for a in map(txid_key, ref.ancestors(t.hex())):
             assert a in seen and seen[a] <= k  # never a child without its parents
     if sum(e.vsize for e in entries.values()) <= limit:
         assert len(blocks) == 1 and len(seen) == len(entries)

@@ -38,7 +38,7 @@ def test_parse_sequence_core_frames_decode_labels_and_mempool_sequence():
     msgs = _messages()
     first = parse_sequence(msgs[0][1][0])
     assert first.label == "A" and first.mempool_sequence == 1
-    assert first.hash == "d800624467987748358c452b343ab49852ffa0685d8a714a97b138e717a72be4"
+    assert first.hash.hex() == "d800624467987748358c452b343ab49852ffa0685d8a714a97b138e717a72be4"
     connected = [parse_sequence(f[0]) for t, f in msgs if t == "sequence" and len(f[0]) == 33]
     assert connected and all(e.label == "C" and e.mempool_sequence is None for e in connected)
 
@@ -131,7 +131,7 @@ def test_listener_counter_gap_reported_and_bad_message_survived(pub):
 
 def test_listener_callback_error_does_not_stop_thread(pub):
     sock, endpoint = pub
-    seen: list[str] = []
+    seen: list[bytes] = []
 
     def boom(event) -> None:
         seen.append(event.hash)

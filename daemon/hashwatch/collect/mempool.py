@@ -15,13 +15,13 @@ from __future__ import annotations
 import logging
 import threading
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..context import DaemonContext, JobSpec
 from ..fees_store import FeeSampleStore
 from ..indicators.fees import FeeEstimate, build_section, parse_estimate, with_spike
-from ..indicators.mempool_model import MempoolModel, parse_entry
+from ..indicators.mempool_model import MempoolModel, parse_entry, txid_key
 from ..indicators.mempool_projection import max_block_vsize
 from ..memory import release_free_memory
 from ..node.errors import RPC_INVALID_ADDRESS_OR_KEY, NodeError
@@ -43,6 +43,9 @@ class MempoolSync:
         self.use_events = use_events
         self.model = MempoolModel()
         self._events: deque[SequenceEvent] = deque()
+        # The listener's ``on_sequence`` callback is the queue's own ``append``: no Python frame
+        # per event in the listener thread (thousands per poll on a busy mempool).
+        self.on_sequence: Callable[[SequenceEvent], None] = self._events.append
         self._lock = threading.Lock()
         self._need_resync = True
         self._drift = 0
@@ -51,9 +54,7 @@ class MempoolSync:
         self.resyncs = 0
 
     # -- listener callbacks (listener thread; keep them quick) --------------------------------
-
-    def on_sequence(self, event: SequenceEvent) -> None:
-        self._events.append(event)
+    # ``on_sequence(event)``: set in ``__init__``.
 
     def on_gap(self, topic: str, expected: int, got: int) -> None:
         if topic == "sequence":
@@ -86,10 +87,11 @@ class MempoolSync:
             self._need_resync = True
             raise
         txids, sequence = listing["txids"], int(listing["mempool_sequence"])
+        del listing
         if self.model.sequence == sequence and not self.model.pending:
             return  # nothing changed since the last listing
         before, first = len(self.model), self.model.sequence is None
-        fetch = self.model.apply_listing(txids, sequence)
+        fetch = self.model.apply_listing(map(txid_key, txids), sequence)
         self._reloaded = len(fetch) > 10_000
         if self.use_events and not first:
             self.resyncs += 1
@@ -106,38 +108,40 @@ class MempoolSync:
         before = len(self.model.entries) + len(self.model.pending)
         applied = 0
         while self._events:
-            event = self._events.popleft()
-            applied += 1
-            action = self.model.apply_event(event.label, event.hash, event.mempool_sequence)
-            if action == "block":
+            n, stop = self.model.apply_events(self._events)  # A/R in bulk, up to a C or D
+            applied += n
+            if stop is None:
+                continue
+            event = SequenceEvent(*stop)
+            if event.label == "C":
                 self._remove_block(event.hash)
-            elif action == "resync":
+            elif event.label == "D":
                 log.info("event=mempool_block_disconnected node=%s", self.client.name)
                 self._resync()
                 return
         after = len(self.model.entries) + len(self.model.pending)
         self._churn = applied + abs(after - before)
 
-    def _remove_block(self, block_hash: str) -> None:
+    def _remove_block(self, block_hash: bytes) -> None:
         """Block inclusion removes transactions without R events: drop the block's txids."""
         try:
-            block = self.client.call("getblock", block_hash, 1)
+            block = self.client.call("getblock", block_hash.hex(), 1)
         except NodeError as exc:
             if exc.code == RPC_INVALID_ADDRESS_OR_KEY:  # block gone again (reorg): relist
                 self._need_resync = True
                 return
             self._events.appendleft(SequenceEvent(block_hash, "C", None))  # retry next poll
             raise
-        self.model.remove(block.get("tx", ()))
+        self.model.remove(map(txid_key, block.get("tx", ())))
 
     def _fetch_pending(self) -> None:
         pending = sorted(self.model.pending)
         for i in range(0, len(pending), self.batch_size):
             chunk = pending[i : i + self.batch_size]
             answers = self.client.batch(
-                [("getmempoolentry", (t,)) for t in chunk], raise_errors=False
+                [("getmempoolentry", (t.hex(),)) for t in chunk], raise_errors=False
             )
-            fetched: dict[str, Any] = {}
+            fetched: dict[bytes, Any] = {}
             for txid, answer in zip(chunk, answers, strict=False):
                 if isinstance(answer, NodeError):
                     if answer.code != RPC_INVALID_ADDRESS_OR_KEY:  # not "not in mempool"
@@ -224,7 +228,7 @@ class FeesJob:
         node_snap = self.ctx.store.current().nodes.get(self.node)
         recent = node_snap.section("blocks") if node_snap is not None else None
         section = build_section(
-            self.sync.model.entries,
+            self.sync.model,
             n_blocks=self.cfg.projected_blocks,
             block_vsize=self.block_vsize,
             estimates=self._estimates,

@@ -20,7 +20,7 @@ from typing import Any
 
 from ..blocks import BlockRecord
 from ..snapshot import IndicatorValue
-from .mempool_model import Entry
+from .mempool_model import Entry, as_model
 from .mempool_projection import (
     PERCENTILES,
     ProjectedBlock,
@@ -187,7 +187,7 @@ def spike_ratio(current_median: float | None, baseline: float | None) -> float |
 
 
 def build_section(
-    entries: Mapping[str, Entry],
+    entries: Mapping[Any, Entry],
     *,
     n_blocks: int = 3,
     block_vsize: int = 998_000,
@@ -195,19 +195,18 @@ def build_section(
     recent_blocks: Sequence[BlockRecord] = (),
     sync_mode: str = "poll",
 ) -> FeesSection:
-    """The section from the mempool model's entries and the other inputs (no spike yet)."""
-    analysis = analyse(entries)
-    vsize = fee = 0
-    for e in entries.values():
-        vsize += e[0]
-        fee += e[1]
+    """The section from the mempool model (or ``{txid: Entry}``) and the other inputs (no spike
+    yet)."""
+    model = as_model(entries)
+    analysis = analyse(model)
+    count, vsize, fee = model.totals()
     return FeesSection(
-        mempool_tx_count=len(entries),
+        mempool_tx_count=count,
         mempool_vsize_bytes=vsize,
         mempool_total_fee_sat=fee,
         blocks_to_clear=blocks_to_clear(vsize, block_vsize),
         histogram=histogram(analysis),
-        projected=tuple(project_blocks(entries, n_blocks, block_vsize, analysis)),
+        projected=tuple(project_blocks(model, n_blocks, block_vsize, analysis)),
         estimates=tuple(estimates),
         block_windows=block_fee_windows(recent_blocks),
         sync_mode=sync_mode,

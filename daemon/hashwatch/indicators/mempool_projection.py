@@ -8,9 +8,11 @@ itself plus its not-yet-included ancestors), take a package whole, and fill 4,00
 package ("effective") rates: the 2 sat/vB parent of an 80 sat/vB child was paid for at the
 package rate.
 
-Speed: at 300k transactions the per-poll work is one pass to compute scores (most transactions
-have no in-mempool parents and take the fast path), one heapify, and heap pops only for the
-transactions that make it into the projected blocks (a few thousand).
+Speed: at 300k transactions the per-poll work is one pass for the fee-band sizes and one to pick
+the transactions above a cut (most transactions have no in-mempool parents: their score is
+their own fee rate, read from the packed model), one heapify, and heap pops only for the
+transactions that make it into the projected blocks (a few thousand). Nothing is kept per
+transaction between those passes, so a poll allocates little beyond the heap.
 
 Pure code: no I/O.
 """
@@ -20,10 +22,11 @@ from __future__ import annotations
 import heapq
 import math
 from bisect import bisect_left
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
-from .mempool_model import Entry
+from .mempool_model import VSIZE_BITS, VSIZE_MASK, Entry, MempoolModel, as_model
 
 MAX_BLOCK_WEIGHT = 4_000_000
 DEFAULT_RESERVED_WEIGHT = 8_000  # Core's -blockreservedweight default (coinbase and header)
@@ -45,9 +48,9 @@ class ProjectedBlock:
     percentiles_sat_per_vb: tuple[float, float, float, float, float]  # 10/25/50/75/90
     min_fee_rate_sat_per_vb: float
     max_fee_rate_sat_per_vb: float
-    txids: tuple[str, ...] = field(
+    txids: tuple = field(
         default=(), compare=False, repr=False
-    )  # packages in inclusion order
+    )  # packages in inclusion order (model keys: raw txid bytes in the daemon)
 
     @property
     def median_sat_per_vb(self) -> float:
@@ -59,76 +62,133 @@ def max_block_vsize(reserved_weight: int = DEFAULT_RESERVED_WEIGHT) -> int:
     return (MAX_BLOCK_WEIGHT - reserved_weight) // 4
 
 
-def _ancestors(txid: str, entries: Mapping[str, Entry], skip: set[str] | frozenset = frozenset()):
+def _ancestors(txid: Any, model: MempoolModel, skip: set | frozenset = frozenset()) -> set:
     """In-model ancestors of ``txid`` (not itself), leaving out ``skip`` and what lies behind it."""
-    seen: set[str] = set()
-    stack = [p for p in entries[txid].parents if p in entries and p not in skip]
+    entries, parents = model.entries, model.parents
+    seen: set = set()
+    stack = [p for p in parents.get(txid, ()) if p in entries and p not in skip]
     while stack:
         p = stack.pop()
         if p in seen:
             continue
         seen.add(p)
-        for q in entries[p].parents:
+        for q in parents.get(p, ()):
             if q in entries and q not in seen and q not in skip:
                 stack.append(q)
     return seen
 
 
-def _package(
-    txid: str, entries: Mapping[str, Entry], included: set[str]
-) -> tuple[list[str], int, int]:
+def _package(txid: Any, model: MempoolModel, included: set) -> tuple[list, int, int]:
     """(txids of the package, its vsize, its modified fee): ``txid`` plus unincluded ancestors."""
-    e = entries[txid]
-    if not e.parents:
-        return [txid], e.vsize, e.modified_fee_sat
-    anc = _ancestors(txid, entries, included)
-    members = [*anc, txid]
+    entries, deltas = model.entries, model.deltas
+    if txid not in model.parents:
+        v = entries[txid]
+        return [txid], v & VSIZE_MASK, (v >> VSIZE_BITS) + deltas.get(txid, 0)
+    members = [*_ancestors(txid, model, included), txid]
     vsize = fee = 0
     for t in members:
-        m = entries[t]
-        vsize += m.vsize
-        fee += m.modified_fee_sat
+        v = entries[t]
+        vsize += v & VSIZE_MASK
+        fee += (v >> VSIZE_BITS) + deltas.get(t, 0)
     return members, vsize, fee
 
 
 @dataclass(frozen=True)
 class Analysis:
-    """One pass over the model: scores, child links and vsize per fee band.
+    """One pass over the model: band sizes, child links, and the scores that need more than
+    the transaction's own fee rate.
 
-    Computed once per poll and shared by the projection and the histogram, so the per-poll cost
-    is a single walk over all transactions.
+    Computed once per poll and shared by the projection and the histogram. Scores are not
+    stored per transaction: at 300k transactions a score dict would be ~30 MB allocated and
+    dropped on every poll, and the daemon's resident size would settle at that high-water mark.
+    A transaction's score is its own (modified) fee rate, read from the packed model, unless
+    ``adjusted`` holds one (in-mempool parents: the package rate may be lower; prioritised:
+    the modified fee differs from the base fee).
     """
 
-    scores: Mapping[str, float]  # txid -> ancestor score, sat/vB
-    children: Mapping[str, list[str]]  # txid -> in-model children
+    model: MempoolModel
+    adjusted: Mapping[Any, float]  # txid -> ancestor score, sat/vB, where not the own base rate
+    children: Mapping[Any, list]  # txid -> in-model children
     band_vsize: tuple[int, ...]  # vsize per fee band (len(FEE_BANDS) + 1, last is above 2000)
 
+    def score(self, txid: Any) -> float:
+        """The ancestor score of one transaction, sat/vB."""
+        s = self.adjusted.get(txid)
+        if s is None:
+            v = self.model.entries[txid]
+            s = (v >> VSIZE_BITS) / (v & VSIZE_MASK)
+        return s
 
-def analyse(entries: Mapping[str, Entry]) -> Analysis:
-    """Ancestor scores (min of own and ancestor-package fee rate), children, band sizes."""
-    # One loop, index access on the NamedTuple, locals bound: this runs over every
-    # transaction on every poll (300k on a busy mainnet mempool).
-    scores: dict[str, float] = {}
-    children: dict[str, list[str]] = {}
+    @property
+    def scores(self) -> dict[Any, float]:
+        """txid -> ancestor score for every transaction (built on demand: ~30 MB at 300k)."""
+        return {t: self.score(t) for t in self.model.entries}
+
+    def ranked(
+        self, above: float = -math.inf, at_most: float = math.inf, skip: Collection = ()
+    ) -> list[tuple[float, Any]]:
+        """``(-score, txid)`` for the transactions scoring in (``above``, ``at_most``]."""
+        bits, mask, adjusted = VSIZE_BITS, VSIZE_MASK, self.adjusted
+        items = self.model.entries.items()
+        if skip:
+            out = [
+                (-s, t)
+                for t, v in items
+                if above < (s := (v >> bits) / (v & mask)) <= at_most
+                and t not in adjusted
+                and t not in skip
+            ]
+        else:  # the per-poll case: one pass over all transactions, a test per transaction
+            out = [
+                (-s, t)
+                for t, v in items
+                if above < (s := (v >> bits) / (v & mask)) <= at_most and t not in adjusted
+            ]
+        out += [(-s, t) for t, s in adjusted.items() if above < s <= at_most and t not in skip]
+        return out
+
+
+def analyse(entries: Mapping[Any, Entry]) -> Analysis:
+    """Ancestor scores (min of own and ancestor-package fee rate), children, band sizes.
+
+    ``entries`` is the :class:`MempoolModel` (or a ``{txid: Entry}`` mapping, converted).
+    """
+    model = as_model(entries)
+    packed, parents, deltas = model.entries, model.parents, model.deltas
+    bits, mask = VSIZE_BITS, VSIZE_MASK
+    # The few transactions whose score is not their own base fee rate.
+    adjusted: dict[Any, float] = {}
+    for txid, delta in deltas.items():
+        v = packed[txid]
+        adjusted[txid] = ((v >> bits) + delta) / (v & mask)
+    children: dict[Any, list] = {}
+    for txid, ps in parents.items():
+        for p in ps:
+            if p in packed:
+                children.setdefault(p, []).append(txid)
+        _, pkg_vsize, pkg_fee = _package(txid, model, set())
+        own = adjusted.get(txid)
+        if own is None:
+            v = packed[txid]
+            own = (v >> bits) / (v & mask)
+        adjusted[txid] = pkg_fee / pkg_vsize if pkg_fee / pkg_vsize < own else own
+    # Every transaction by its own rate (this runs over all of them on every poll, nothing kept
+    # per transaction), then the adjusted ones moved to the band of their score.
     bands = list(FEE_BANDS)
     by_band = [0] * (len(bands) + 1)
     find, eps = bisect_left, _EPS
-    for txid, e in entries.items():
-        vsize = e[0]
-        score = e[2] / vsize
-        if e[3]:
-            for p in e[3]:
-                if p in entries:
-                    children.setdefault(p, []).append(txid)
-            _, pkg_vsize, pkg_fee = _package(txid, entries, set())
-            if pkg_fee / pkg_vsize < score:
-                score = pkg_fee / pkg_vsize
-        scores[txid] = score
-        by_band[find(bands, score - eps)] += vsize
-    return Analysis(scores, children, tuple(by_band))
+    for v in packed.values():
+        size = v & mask
+        by_band[find(bands, (v >> bits) / size - eps)] += size
+    for txid, score in adjusted.items():
+        v = packed[txid]
+        size = v & mask
+        by_band[find(bands, (v >> bits) / size - eps)] -= size
+        by_band[find(bands, score - eps)] += size
+    return Analysis(model, adjusted, children, tuple(by_band))
 
 
-def ancestor_scores(entries: Mapping[str, Entry]) -> Mapping[str, float]:
+def ancestor_scores(entries: Mapping[Any, Entry]) -> Mapping[Any, float]:
     """txid -> ancestor score in sat/vB: min(own fee rate, ancestor-package fee rate)."""
     return analyse(entries).scores
 
@@ -173,7 +233,7 @@ def _block(
 
 
 def project_blocks(
-    entries: Mapping[str, Entry],
+    entries: Mapping[Any, Entry],
     n_blocks: int = 3,
     block_vsize: int | None = None,
     analysis: Analysis | None = None,
@@ -183,29 +243,32 @@ def project_blocks(
 
     A package that does not fit is deferred to the next block; a block is closed when
     ``max_failures`` packages in a row did not fit or less than 1,000 vB (0.1%) is left (Core's
-    assembler stops similarly), or when nothing is left to try.
+    assembler stops similarly), or when nothing is left to try. ``entries`` is the
+    :class:`MempoolModel` (or a ``{txid: Entry}`` mapping, converted).
     """
+    model = as_model(entries)
+    packed, deltas = model.entries, model.deltas
     limit = block_vsize if block_vsize is not None else max_block_vsize()
     margin = min(1000, limit // 1000)  # a block this close to full is closed
     if analysis is None:
-        analysis = analyse(entries)
-    scores, children = analysis.scores, analysis.children
+        analysis = analyse(model)
+    children = analysis.children
     # Only the top of the mempool goes into the heap: transactions scoring above ``cut`` hold
     # about twice the space of the projected blocks. Lower ones join only if the heap runs dry
     # (and, one by one, when an included ancestor lifts their score).
     cut = _score_cut(analysis.band_vsize, 2 * n_blocks * limit)
-    heap = [(-s, txid) for txid, s in scores.items() if s > cut]
+    heap = analysis.ranked(above=cut)
     heapq.heapify(heap)
-    included: set[str] = set()
+    included: set = set()
     blocks: list[ProjectedBlock] = []
     items: list[tuple[float, int]] = []
-    txids: list[str] = []
+    txids: list = []
     used = fee_total = failures = 0
-    deferred: list[tuple[float, str]] = []
+    deferred: list[tuple[float, Any]] = []
 
     while len(blocks) < n_blocks and (heap or deferred or cut > -1.0):
         if not heap and cut > -1.0:
-            heap = [(-s, t) for t, s in scores.items() if s <= cut and t not in included]
+            heap = analysis.ranked(at_most=cut, skip=included)
             heapq.heapify(heap)
             cut = -1.0
             continue
@@ -222,9 +285,9 @@ def project_blocks(
         neg, txid = heapq.heappop(heap)
         if txid in included:
             continue
-        members, vsize, fee = _package(txid, entries, included)
-        e = entries[txid]
-        rate = min(e.modified_fee_sat / e.vsize, fee / vsize)
+        members, vsize, fee = _package(txid, model, included)
+        v = packed[txid]
+        rate = min(((v >> VSIZE_BITS) + deltas.get(txid, 0)) / (v & VSIZE_MASK), fee / vsize)
         if rate < -neg - _EPS:  # an ancestor went into a block: the score dropped, re-rank
             heapq.heappush(heap, (-rate, txid))
             continue
@@ -235,17 +298,17 @@ def project_blocks(
         failures = 0
         used += vsize
         for t in members:
-            m = entries[t]
+            v = packed[t]
             included.add(t)
-            items.append((rate, m.vsize))
+            items.append((rate, v & VSIZE_MASK))
             txids.append(t)
-            fee_total += m.fee_sat
+            fee_total += v >> VSIZE_BITS  # base fee
         for t in members:  # descendants may now score higher without these ancestors
             for c in children.get(t, ()):
                 if c not in included:
-                    _, cv, cf = _package(c, entries, included)
-                    ce = entries[c]
-                    heapq.heappush(heap, (-min(ce.modified_fee_sat / ce.vsize, cf / cv), c))
+                    _, cv, cf = _package(c, model, included)
+                    own = model.modified_fee(c) / (packed[c] & VSIZE_MASK)
+                    heapq.heappush(heap, (-min(own, cf / cv), c))
     if items and len(blocks) < n_blocks:
         blocks.append(_block(items, used, fee_total, txids))
     return blocks
