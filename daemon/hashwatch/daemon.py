@@ -24,6 +24,7 @@ from prometheus_client import CollectorRegistry
 
 from .config import Config, NodeConfig
 from .context import DaemonContext, JobSpec
+from .exposition import Exposition, Part
 from .logs import register_secret
 from .metrics import SnapshotCollector
 from .metrics_server import MetricsServer
@@ -131,7 +132,9 @@ class Daemon:
         )
         self.jobs = _feature_jobs(self.ctx, job_modules)
         self._job_errors: dict[str, str] = {}
-        self.registry.register(SnapshotCollector(self.store.current))
+        # The snapshot renders into its own registry so its text can be cached per version.
+        self.snapshot_registry = CollectorRegistry()
+        self.snapshot_registry.register(SnapshotCollector(self.store.current))
         self.alerts = _load_alert_service(config, self.state_dir, clock) if alerts else None
         if self.alerts is not None:
             from .alerts.metrics_collector import AlertsCollector
@@ -145,8 +148,14 @@ class Daemon:
         )
         self.server: MetricsServer | None = None
         if serve_metrics:
+            exposition = Exposition(
+                [
+                    Part(self.snapshot_registry, lambda: self.store.current().version),
+                    Part(self.registry),
+                ]
+            )
             self.server = MetricsServer(
-                self.registry,
+                exposition,
                 listen=config.metrics.listen,
                 port=config.metrics.port,
                 health=lambda: self.scheduler.running,

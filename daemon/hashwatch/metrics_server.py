@@ -13,8 +13,7 @@ import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from prometheus_client import CollectorRegistry
-from prometheus_client.exposition import choose_encoder
+from .exposition import Exposition
 
 log = logging.getLogger("hashwatch.metrics_server")
 
@@ -35,14 +34,14 @@ class _Server(ThreadingHTTPServer):
 class MetricsServer:
     def __init__(
         self,
-        registry: CollectorRegistry,
+        exposition: Exposition,
         listen: str = "127.0.0.1",
         port: int = 9332,
         authorize: Authorizer | None = None,
         wrap_socket: Callable | None = None,
         health: Callable[[], bool] | None = None,
     ):
-        self.registry = registry
+        self.exposition = exposition
         self.authorize = authorize
         self.health = health or (lambda: True)
         server = self
@@ -77,9 +76,8 @@ class MetricsServer:
                     return
                 path = self.path.split("?", 1)[0]
                 if path == "/metrics":
-                    encoder, ctype = choose_encoder(self.headers.get("Accept", ""))
                     try:
-                        body = encoder(server.registry)
+                        body, ctype = server.exposition.render(self.headers.get("Accept", ""))
                     except Exception:  # noqa: BLE001
                         log.exception("event=scrape_failed")
                         self._send(500, b"scrape failed\n")

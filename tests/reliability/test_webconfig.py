@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry, Gauge
 
 from hashwatch.config import Config, ConfigError
+from hashwatch.exposition import Exposition, Part
 from hashwatch.metrics_server import MetricsServer
 from hashwatch.webauth import BasicAuth, parse_basic_header
 from hashwatch.webconfig import load_web_config
@@ -54,7 +55,7 @@ def tls_yaml(tls: TLSFiles, extra: str = "") -> str:
 def serve(web_config: Path) -> Iterator[MetricsServer]:
     registry = CollectorRegistry()
     Gauge("hashwatch_probe_ratio", "A probe gauge for the test.", registry=registry).set(0.5)
-    server = MetricsServer(registry, listen="127.0.0.1", port=0,
+    server = MetricsServer(Exposition([Part(registry)]), listen="127.0.0.1", port=0,
                            **load_web_config(web_config).server_options())
     server.start()
     try:
