@@ -9,11 +9,11 @@ the collector: rows from the fork point up are dropped and fetched again.
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 from pathlib import Path
 
 from .blocks import BlockRecord
+from .sqlite import open_db
 
 _COLUMNS = (
     "height, hash, time, total_fee_sat, subsidy_sat, tx_count, total_weight, percentiles, "
@@ -26,10 +26,8 @@ class BlockStore:
 
     def __init__(self, path: Path):
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db = open_db(path)
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS blocks (height INTEGER PRIMARY KEY, hash TEXT NOT NULL, "
             "time INTEGER, total_fee_sat INTEGER, subsidy_sat INTEGER, tx_count INTEGER, "

@@ -9,9 +9,10 @@ restart would blank the spike ratio for the minimum-history period. Samples are 
 from __future__ import annotations
 
 import logging
-import sqlite3
 import threading
 from pathlib import Path
+
+from .sqlite import open_db
 
 log = logging.getLogger("hashwatch.fees_store")
 
@@ -24,9 +25,7 @@ class FeeSampleStore:
         self.sample_seconds = sample_seconds
         self.keep_seconds = keep_seconds
         self._lock = threading.Lock()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db = open_db(path)
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS fee_samples (time REAL PRIMARY KEY, median REAL NOT NULL)"
         )
