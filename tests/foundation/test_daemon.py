@@ -85,6 +85,8 @@ def test_daemon_follows_new_blocks(sim_node, daemon_on):
         lambda: value(scrape(port), "hashwatch_node_blocks", node="sim") == start + 3,
         what="three new blocks in metrics",
     )
+    tip = sim_node.rpc("getblockheader", sim_node.rpc("getbestblockhash"))
+    assert value(scrape(port), "hashwatch_node_best_block_time_seconds", node="sim") == tip["time"]
 
 
 def test_node_stopped_up_goes_zero_and_restart_with_new_cookie_recovers(sim_node, daemon_on):
