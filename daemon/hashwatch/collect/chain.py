@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from decimal import Decimal
 from typing import Any
 
 from ..context import DaemonContext, JobSpec
 from ..node.errors import NodeError
 from ..node.rpc import NodeClient
 from ..snapshot import NodeStatus, SnapshotStore
+from ..units import btc_per_kvb_to_sat_per_vb, btc_to_sat
 
 log = logging.getLogger("hashwatch.collect.chain")
 
@@ -26,18 +26,6 @@ STATUS_CALLS: Sequence[tuple[str, Sequence[Any]]] = (
     ("uptime", ()),
     ("getnettotals", ()),
 )
-
-SAT_PER_BTC = 100_000_000
-
-
-def btc_per_kvb_to_sat_per_vb(value: Any) -> float:
-    """Core reports relay fees in BTC/kvB; 1 BTC/kvB = 100,000 sat/vB."""
-    return float(Decimal(str(value)) * SAT_PER_BTC / 1000)
-
-
-def btc_to_sat(value: Any) -> int:
-    return int((Decimal(str(value)) * SAT_PER_BTC).to_integral_value())
-
 
 def _warnings(value: Any) -> str:
     # Core <= 27 gives a string, newer versions a list of strings.

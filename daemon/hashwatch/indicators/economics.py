@@ -29,8 +29,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from ..snapshot import IndicatorValue
+from ..units import SAT_PER_BTC
 
-SAT_PER_BTC = 100_000_000
 INITIAL_SUBSIDY_SAT = 50 * SAT_PER_BTC
 HALVING_INTERVAL = 210_000
 SECONDS_PER_DAY = 86_400

@@ -28,11 +28,11 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Hashable, Iterable, Iterator, Mapping
-from decimal import Decimal
 from itertools import filterfalse
 from typing import Any, NamedTuple
 
-SAT_PER_BTC = 100_000_000
+from ..units import btc_to_sat
+
 VSIZE_BITS = 32  # packed value: base fee << VSIZE_BITS | vsize
 VSIZE_MASK = (1 << VSIZE_BITS) - 1
 
@@ -46,15 +46,6 @@ class Entry(NamedTuple):
     fee_sat: int  # base fee
     modified_fee_sat: int  # fee with prioritisetransaction deltas: what miners rank by
     parents: tuple[bytes, ...]  # in-mempool parents when the entry was fetched
-
-
-def btc_to_sat(value: Any) -> int:
-    """BTC amount (Decimal from the RPC layer, or float/str) to integer satoshis, exactly."""
-    if type(value) is Decimal:  # the RPC layer's type: the product is exact, no str round trip
-        sat = value * SAT_PER_BTC
-        n = int(sat)
-        return n if n == sat else int(sat.to_integral_value())
-    return int((Decimal(str(value)) * SAT_PER_BTC).to_integral_value())
 
 
 def parse_entry(raw: Mapping[str, Any]) -> Entry:
