@@ -11,7 +11,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from .config import Config, ConfigError, load_config
+from .config import Config, ConfigError, read_config_data, validate_config
 from .config.loader import interpolate_env, load_yaml
 
 
@@ -53,20 +53,16 @@ def start_embedded(
             data["nodes"][0]["zmq_sequence"] = sim.zmq_url
             data["nodes"][0]["zmq_hashblock"] = sim.zmq_url
         if config_path is not None:
-            user = load_config_dict(config_path)
+            # The user's file for everything but ``nodes`` (it may leave them out); problems
+            # are reported against its lines.
+            user, lines = read_config_data(config_path)
             user["nodes"] = data["nodes"]
             user.setdefault("state_dir", str(state))
             data = user
-        config = Config.model_validate(data)
+        config = validate_config(data, lines)
         sim.run_scenario(background=True)
     except BaseException:
         sim.stop()
         raise
     return sim, config
 
-
-def load_config_dict(path: Path) -> dict[str, Any]:
-    """The user's config validated once (for its error messages), then as plain data."""
-    load_config(path)
-    data, lines = load_yaml(path)
-    return interpolate_env(data, lines)

@@ -133,7 +133,6 @@ def test_backfill_fills_headers_and_the_whole_blocks_window(tmp_path):
 
     config = tmp_path / "hashwatch.yaml"
     config.write_text(yaml.safe_dump({
-        "nodes": [{"name": "placeholder", "cookie_file": "/unused"}],  # --simulate replaces it
         "fees": {"block_window": 300},  # more than one 144-block slice of the daemon's job
     }))
     state = tmp_path / "state"
@@ -145,3 +144,15 @@ def test_backfill_fills_headers_and_the_whole_blocks_window(tmp_path):
         assert db.execute("SELECT COUNT(*) FROM blocks").fetchone()[0] == 300
     with sqlite3.connect(state / "headers-sim.sqlite3") as db:
         assert db.execute("SELECT COUNT(*) FROM headers").fetchone()[0] >= 4032
+
+
+def test_simulate_with_user_config_error_names_the_users_file_and_line(tmp_path):
+    config = tmp_path / "hashwatch.yaml"
+    config.write_text("polling:\n  chain_seconds: -1\n")  # no nodes: --simulate supplies them
+    result = hashwatch("status", "--simulate", "--config", str(config), "--state-dir",
+                       str(tmp_path / "state"))
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        f"hashwatch: config error: {config}:2: polling.chain_seconds: Input should be greater "
+        "than 0"
+    )

@@ -73,16 +73,27 @@ def validation_problems(
     return out
 
 
-def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Config:
-    """Load and validate ``path``; raise :class:`ConfigError` with every problem found."""
+def read_config_data(
+    path: str | Path, env: Mapping[str, str] | None = None
+) -> tuple[dict[str, Any], LineMap]:
+    """The file as plain data with ``${ENV}`` resolved, and where each key stands (unvalidated)."""
     path = Path(path)
     data, lines = load_yaml(path)
     if data is None:
         raise ConfigError([f"{path}: config file is empty; see config/hashwatch.example.yaml"])
     if not isinstance(data, dict):
         raise ConfigError([f"{path}:1: the top level must be a mapping of keys (nodes:, ...)"])
-    data = interpolate_env(data, lines, env)
+    return interpolate_env(data, lines, env), lines
+
+
+def validate_config(data: dict[str, Any], lines: LineMap) -> Config:
+    """Validate plain data read from the file behind ``lines``; errors name its lines."""
     try:
         return Config.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(validation_problems(exc, lines, data=data)) from None
+
+
+def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Config:
+    """Load and validate ``path``; raise :class:`ConfigError` with every problem found."""
+    return validate_config(*read_config_data(path, env))
