@@ -141,8 +141,9 @@ class Daemon:
 
             self.store.add_listener(self._evaluate_alerts)
             self.registry.register(AlertsCollector(self.alerts))
+        self._executor = ThreadPoolExecutor(max_workers=max(4, len(self.jobs) + 2))
         self.scheduler = BackgroundScheduler(
-            executors={"default": ThreadPoolExecutor(max_workers=max(4, len(self.jobs) + 2))},
+            executors={"default": self._executor},
             job_defaults={"coalesce": True, "max_instances": 1},
             timezone=dt.timezone.utc,
         )
@@ -216,10 +217,10 @@ class Daemon:
         log.info("event=stopped")
 
     def _wait_for_running_jobs(self, timeout: float) -> None:
-        pool = getattr(self.scheduler._executors.get("default"), "_pool", None)
-        if pool is None:
-            return
-        waiter = threading.Thread(target=pool.shutdown, kwargs={"wait": True}, daemon=True)
+        """Wait for running jobs, at most ``timeout`` (a job stuck past it is left behind)."""
+        waiter = threading.Thread(
+            target=self._executor.shutdown, kwargs={"wait": True}, daemon=True
+        )
         waiter.start()
         waiter.join(timeout)
         if waiter.is_alive():
