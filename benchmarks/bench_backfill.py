@@ -17,7 +17,7 @@ from typing import Any
 
 from hashwatch.collect.headers import backfill
 from hashwatch.config.difficulty import DifficultyConfig
-from hashwatch.headers_store import HeadersStore
+from hashwatch.state.headers import HeadersStore
 from hashwatch.node.auth import NodeAuth
 from hashwatch.node.rpc import NodeClient
 

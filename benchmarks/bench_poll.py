@@ -26,11 +26,11 @@ from typing import Any
 
 from hashwatch.collect.mempool import FeesJob
 from hashwatch.config import Config
-from hashwatch.context import DaemonContext
+from hashwatch.collect.context import DaemonContext
 from hashwatch.node.auth import NodeAuth
 from hashwatch.node.rpc import NodeClient
 from hashwatch.node.zmq import ZmqListener
-from hashwatch.snapshot import SnapshotStore
+from hashwatch.snapshot.store import SnapshotStore
 
 from .common import Row, Sizes, cpu_now, median
 from .naive import naive_poll

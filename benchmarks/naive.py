@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from hashwatch.collect.headers import parse_header
-from hashwatch.headers_store import HeadersStore
+from hashwatch.state.headers import HeadersStore
 from hashwatch.node.rpc import NodeClient
 
 

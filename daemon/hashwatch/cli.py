@@ -198,11 +198,11 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_check_config(args: argparse.Namespace) -> int:
     path = _find_config(args)
     config = load_config(path)
-    from .alerts import cli as alerts_cli
+    from .alerts import commands as alerts_cli
 
     rules = alerts_cli.check_rules(config)
     if config.metrics.web_config_file is not None:
-        from .webconfig import load_web_config
+        from .serve.webconfig import load_web_config
 
         load_web_config(config.metrics.web_config_file)
     print(f"{path}: ok ({len(config.nodes)} node(s), {len(rules)} alert rule(s))")
@@ -210,7 +210,7 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from .report import run_status
+    from .status.report import run_status
 
     session = _Session(args)
     configure_logging(
@@ -223,7 +223,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_backfill(args: argparse.Namespace) -> int:
-    from .report import run_backfill
+    from .status.report import run_backfill
 
     session = _Session(args)
     configure_logging(session.config.logging.level, session.config.logging.format)
@@ -234,14 +234,14 @@ def cmd_backfill(args: argparse.Namespace) -> int:
 
 
 def cmd_alerts(args: argparse.Namespace) -> int:
-    from .alerts import cli as alerts_cli
+    from .alerts import commands as alerts_cli
 
     config = _apply_overrides(load_config(_find_config(args)), args)
     return alerts_cli.alerts_command(config, Path(config.state_dir))
 
 
 def cmd_test_alert(args: argparse.Namespace) -> int:
-    from .alerts import cli as alerts_cli
+    from .alerts import commands as alerts_cli
 
     config = _apply_overrides(load_config(_find_config(args)), args)
     configure_logging(config.logging.level, config.logging.format)

@@ -23,15 +23,15 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from prometheus_client import CollectorRegistry
 
 from .config import Config, NodeConfig
-from .context import DaemonContext, JobSpec
-from .exposition import Exposition, Part
+from .collect.context import DaemonContext, JobSpec
+from .serve.exposition import Exposition, Part
 from .logs import register_secret
 from .metrics import SnapshotCollector
-from .metrics_server import MetricsServer
+from .serve.server import MetricsServer
 from .node.auth import NodeAuth, cookie_path_for
 from .node.rpc import NodeClient
-from .selfmetrics import DaemonMetrics
-from .snapshot import Snapshot, SnapshotStore
+from .metrics.selfmetrics import DaemonMetrics
+from .snapshot.store import Snapshot, SnapshotStore
 
 log = logging.getLogger("hashwatch.daemon")
 
@@ -301,6 +301,6 @@ def _web_options(config: Config) -> dict[str, Any]:
     """Basic auth / TLS options for the metrics server from ``metrics.web_config_file``."""
     if config.metrics.web_config_file is None:
         return {}
-    from .webconfig import load_web_config
+    from .serve.webconfig import load_web_config
 
     return load_web_config(config.metrics.web_config_file).server_options()

@@ -12,7 +12,7 @@ from types import MappingProxyType
 from typing import Any
 
 from hashwatch.config import Config
-from hashwatch.snapshot import IndicatorValue, NodeSnapshot, NodeStatus, Snapshot
+from hashwatch.snapshot.store import IndicatorValue, NodeSnapshot, NodeStatus, Snapshot
 
 T0 = 1_764_200_000.0  # 2025-11-26
 

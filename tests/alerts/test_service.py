@@ -10,7 +10,7 @@ from email.policy import default as email_policy
 import pytest
 from prometheus_client import CollectorRegistry
 
-from hashwatch.alerts import cli as alerts_cli
+from hashwatch.alerts import commands as alerts_cli
 from hashwatch.alerts.metrics_collector import AlertsCollector
 from hashwatch.alerts.service import AlertService
 

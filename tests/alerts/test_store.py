@@ -6,7 +6,7 @@ import sqlite3
 
 import pytest
 
-from hashwatch.alerts.history import Bucket
+from hashwatch.alerts.windows import Bucket
 from hashwatch.alerts.state import AlertState
 from hashwatch.alerts.store import AlertStore, NewMessage, StoreError
 

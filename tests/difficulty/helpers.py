@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from hashwatch.headers_store import StoredHeader
+from hashwatch.state.headers import StoredHeader
 from hashwatch.indicators.retarget import EPOCH_BLOCKS, Header, next_bits
 
 MAINNET_CSV = Path("/work/shared/mainnet/headers_923327_927360.csv")

@@ -10,13 +10,14 @@ import pytest
 
 from hashwatch.collect.headers import backfill, make_jobs
 from hashwatch.config import Config
-from hashwatch.context import DaemonContext
-from hashwatch.headers_store import HeadersStore, store_path
-from hashwatch.indicators.difficulty import DifficultyView, retarget_change_percent
+from hashwatch.collect.context import DaemonContext
+from hashwatch.state.headers import HeadersStore, store_path
+from hashwatch.indicators.difficulty_view import DifficultyView
+from hashwatch.indicators.retarget import retarget_change_percent
 from hashwatch.node.auth import NodeAuth
 from hashwatch.node.rpc import NodeClient
 from hashwatch.sim.node import SimNode
-from hashwatch.snapshot import SnapshotStore
+from hashwatch.snapshot.store import SnapshotStore
 from hashwatch.status import difficulty as difficulty_status
 
 

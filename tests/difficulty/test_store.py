@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from hashwatch.headers_store import HeadersStore, StoredHeader, store_path
+from hashwatch.state.headers import HeadersStore, StoredHeader, store_path
 
 from .helpers import synthetic_chain, with_hashes
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from hashwatch.collect.headers import ProgressReporter, backfill, links, parse_header
-from hashwatch.headers_store import HeadersStore, StoredHeader
+from hashwatch.state.headers import HeadersStore, StoredHeader
 from hashwatch.node.errors import RPCError
 
 from .helpers import synthetic_chain, with_hashes

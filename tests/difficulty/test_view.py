@@ -13,7 +13,7 @@ from hashwatch.config.difficulty import DifficultyConfig
 from hashwatch.indicators.difficulty_view import DifficultyView, build_view
 from hashwatch.metrics import SnapshotCollector
 from hashwatch.metrics import difficulty as difficulty_metrics
-from hashwatch.snapshot import SnapshotStore
+from hashwatch.snapshot.store import SnapshotStore
 from hashwatch.status import difficulty as difficulty_status
 
 from .helpers import mainnet_headers, synthetic_chain

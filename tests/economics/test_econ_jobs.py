@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from hashwatch.collect import economics as econ_job
 from hashwatch.collect import pools as pools_job
 from hashwatch.collect import price as price_job
-from hashwatch.context import DaemonContext
+from hashwatch.collect.context import DaemonContext
 from hashwatch.indicators.economics import PriceQuote
 from hashwatch.metrics import SnapshotCollector
 from hashwatch.metrics import economics as econ_metrics

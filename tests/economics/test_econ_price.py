@@ -16,7 +16,7 @@ from hashwatch.config.economics import PriceConfig
 from hashwatch.indicators.economics import PriceFailure, PriceQuote
 from hashwatch.metrics import SnapshotCollector
 from hashwatch.metrics import economics as econ_metrics
-from hashwatch.snapshot import SnapshotStore
+from hashwatch.snapshot.store import SnapshotStore
 
 from .econ_helpers import FakeClock, status
 

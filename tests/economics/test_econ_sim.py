@@ -15,18 +15,18 @@ from pathlib import Path
 import pytest
 from prometheus_client import CollectorRegistry
 
-from hashwatch.blocks import RecentBlocks
+from hashwatch.snapshot.blocks import RecentBlocks
 from hashwatch.collect import economics as econ_job
 from hashwatch.collect import pools as pools_job
 from hashwatch.collect.blocks import STATS_FIELDS, make_record
-from hashwatch.context import DaemonContext
+from hashwatch.collect.context import DaemonContext
 from hashwatch.indicators.economics import expected_blocks_per_phs_day
 from hashwatch.indicators.pools import UNKNOWN
 from hashwatch.metrics import SnapshotCollector
 from hashwatch.metrics import pools as pools_metrics
 from hashwatch.node.auth import NodeAuth
 from hashwatch.node.rpc import NodeClient
-from hashwatch.snapshot import SnapshotStore
+from hashwatch.snapshot.store import SnapshotStore
 
 from .econ_helpers import FakeClock, config, status
 

@@ -6,8 +6,8 @@ import json
 from decimal import Decimal
 from pathlib import Path
 
-from hashwatch.blocks import RecentBlocks
-from hashwatch.blocks_store import BlockStore
+from hashwatch.snapshot.blocks import RecentBlocks
+from hashwatch.state.blocks import BlockStore
 from hashwatch.collect.blocks import (
     BlocksJob,
     coinbase_text,
@@ -17,10 +17,10 @@ from hashwatch.collect.blocks import (
     payout_addresses,
 )
 from hashwatch.config import Config
-from hashwatch.context import DaemonContext
+from hashwatch.collect.context import DaemonContext
 from hashwatch.node.auth import NodeAuth
 from hashwatch.node.rpc import NodeClient
-from hashwatch.snapshot import SnapshotStore
+from hashwatch.snapshot.store import SnapshotStore
 
 from .fakenode import FakeNode
 

@@ -11,13 +11,13 @@ import zmq
 
 from hashwatch.collect.mempool import FeesJob, MempoolSync, fetch_estimates, make_jobs
 from hashwatch.config import Config
-from hashwatch.context import DaemonContext
+from hashwatch.collect.context import DaemonContext
 from hashwatch.indicators.fees import FeesSection
 from hashwatch.indicators.mempool_model import MempoolModel
 from hashwatch.node.auth import NodeAuth
 from hashwatch.node.rpc import NodeClient
 from hashwatch.node.zmq import SequenceEvent
-from hashwatch.snapshot import SnapshotStore
+from hashwatch.snapshot.store import SnapshotStore
 
 from .fakenode import FakeNode
 from .refpool import RefMempool

@@ -9,8 +9,8 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hashwatch.blocks import BlockRecord
-from hashwatch.fees_store import FeeSampleStore
+from hashwatch.snapshot.blocks import BlockRecord
+from hashwatch.state.fees import FeeSampleStore
 from hashwatch.indicators.fees import (
     block_fee_windows,
     build_section,

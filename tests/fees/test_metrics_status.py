@@ -8,7 +8,7 @@ from hashwatch.indicators.fees import FeeEstimate, build_section, with_spike
 from hashwatch.indicators.mempool_model import Entry
 from hashwatch.metrics import SnapshotCollector
 from hashwatch.metrics.fees import render
-from hashwatch.snapshot import SnapshotStore
+from hashwatch.snapshot.store import SnapshotStore
 from hashwatch.status.fees import rows
 
 

@@ -10,7 +10,7 @@ import pytest
 from hashwatch.collect.blocks import BlocksJob
 from hashwatch.collect.mempool import FeesJob, MempoolSync, make_jobs
 from hashwatch.config import Config
-from hashwatch.context import DaemonContext
+from hashwatch.collect.context import DaemonContext
 from hashwatch.indicators.fees import FeesSection
 from hashwatch.indicators.mempool_model import MempoolModel
 from hashwatch.indicators.mempool_projection import FEE_BANDS
@@ -18,7 +18,7 @@ from hashwatch.node.auth import NodeAuth
 from hashwatch.node.rpc import NodeClient
 from hashwatch.sim.mempool import FeeRateDist
 from hashwatch.sim.scenario import load_scenario
-from hashwatch.snapshot import SnapshotStore
+from hashwatch.snapshot.store import SnapshotStore
 
 
 def _client(url: str, cookie: Path) -> NodeClient:

@@ -12,7 +12,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from hashwatch.collect.chain import parse_status
 from hashwatch.metrics import SnapshotCollector
 from hashwatch.metrics import base as base_metrics
-from hashwatch.snapshot import SnapshotStore
+from hashwatch.snapshot.store import SnapshotStore
 
 from .httpstub import fixture
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from hashwatch.alerts.service import AlertService
 from hashwatch.config import Config
-from hashwatch.snapshot import IndicatorValue, NodeSnapshot, Snapshot
+from hashwatch.snapshot.store import IndicatorValue, NodeSnapshot, Snapshot
 
 SLACK_TOKEN_PATH = "/services/T0HASHW/B0FAULT/s3cretSlackT0ken42"
 SMTP_PASSWORD = "smtp-Pa55-for-faults"

@@ -14,7 +14,7 @@ import socket
 import pytest
 
 from hashwatch.daemon import Daemon
-from hashwatch.report import run_status
+from hashwatch.status.report import run_status
 
 from .faults import (
     RPC_PASSWORD,

@@ -15,8 +15,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..snapshot import IndicatorValue, Section, Snapshot
-from .history import Bucket, History, SeriesKey
+from ..snapshot.store import IndicatorValue, Section, Snapshot
+from .windows import Bucket, History, SeriesKey
 from .rules import HISTORY_KINDS, Rule, human_duration, render_template
 from .state import (
     AlertState,

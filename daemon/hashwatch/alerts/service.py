@@ -19,10 +19,10 @@ from typing import Any
 from prometheus_client.metrics_core import Metric
 
 from ..config import Config
-from ..snapshot import Snapshot
+from ..snapshot.store import Snapshot
 from .delivery import DeliveryWorker, Fault
 from .engine import AlertState, Engine, Transition, flatten
-from .history import History
+from .windows import History
 from .notify import Notifier, build_notifier
 from .notify.log import LogNotifier
 from .routing import route
@@ -223,7 +223,7 @@ class AlertService:
             )
 
     def describe(self) -> str:
-        from .report import describe
+        from .listing import describe
 
         return describe(self)
 

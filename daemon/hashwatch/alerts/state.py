@@ -22,8 +22,8 @@ import json
 from dataclasses import dataclass
 from typing import Literal
 
-from ..snapshot import Labels
-from .history import History, SeriesKey
+from ..snapshot.store import Labels
+from .windows import History, SeriesKey
 from .rules import Rule
 
 StateName = Literal["inactive", "pending", "firing", "resolved"]

@@ -22,7 +22,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from .history import Bucket, SeriesKey
+from .windows import Bucket, SeriesKey
 from .records import SCHEMA, NewMessage, OutboxRow, StoreError, classify
 from .state import AlertState
 

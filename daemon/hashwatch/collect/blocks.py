@@ -19,9 +19,9 @@ import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..blocks import BlockRecord, RecentBlocks
-from ..blocks_store import BlockStore
-from ..context import DaemonContext, JobSpec
+from ..snapshot.blocks import BlockRecord, RecentBlocks
+from ..state.blocks import BlockStore
+from .context import DaemonContext, JobSpec
 from ..node.errors import RPC_METHOD_NOT_FOUND, NodeError
 from ..node.rpc import NodeClient
 

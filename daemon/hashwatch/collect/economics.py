@@ -11,11 +11,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from ..blocks import RecentBlocks
+from ..snapshot.blocks import RecentBlocks
 from ..config.economics import EconomicsConfig, ScenarioConfig
-from ..context import DaemonContext, JobSpec
+from .context import DaemonContext, JobSpec
 from ..indicators.economics import CostScenario, EconomicsSection, PriceQuote, compute_economics
-from ..snapshot import Snapshot
+from ..snapshot.store import Snapshot
 
 log = logging.getLogger("hashwatch.collect.economics")
 

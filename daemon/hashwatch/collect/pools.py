@@ -13,8 +13,8 @@ import logging
 from importlib import resources
 from pathlib import Path
 
-from ..blocks import RecentBlocks
-from ..context import DaemonContext, JobSpec
+from ..snapshot.blocks import RecentBlocks
+from .context import DaemonContext, JobSpec
 from ..indicators.pools import (
     PoolDef,
     PoolDefinitionError,
@@ -23,7 +23,7 @@ from ..indicators.pools import (
     compute_pools,
     parse_pool_definitions,
 )
-from ..snapshot import Snapshot
+from ..snapshot.store import Snapshot
 
 log = logging.getLogger("hashwatch.collect.pools")
 

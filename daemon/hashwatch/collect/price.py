@@ -25,7 +25,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..config.economics import PriceConfig
-from ..context import DaemonContext, JobSpec
+from .context import DaemonContext, JobSpec
 from ..indicators.economics import PriceFailure, PriceQuote
 
 log = logging.getLogger("hashwatch.collect.price")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from ..snapshot import IndicatorValue
+from ..snapshot.store import IndicatorValue
 from .hashrate import Drawdown, WindowStats, hashrate_drawdown, rolling_hashrate, window_stats
 from .retarget import (
     BLEND_BLOCKS,

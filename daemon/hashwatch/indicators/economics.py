@@ -28,7 +28,7 @@ import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from ..snapshot import IndicatorValue
+from ..snapshot.store import IndicatorValue
 from ..units import SAT_PER_BTC
 
 INITIAL_SUBSIDY_SAT = 50 * SAT_PER_BTC

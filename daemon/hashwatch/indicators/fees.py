@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from statistics import median
 from typing import Any
 
-from ..blocks import BlockRecord
-from ..snapshot import IndicatorValue
+from ..snapshot.blocks import BlockRecord
+from ..snapshot.store import IndicatorValue
 from .mempool_model import Entry, as_model
 from .mempool_projection import (
     PERCENTILES,

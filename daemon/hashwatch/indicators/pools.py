@@ -21,7 +21,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..snapshot import IndicatorValue
+from ..snapshot.store import IndicatorValue
 
 UNKNOWN = "unknown"
 _LABEL_UNSAFE = re.compile(r"[^A-Za-z0-9 ._+&()-]+")

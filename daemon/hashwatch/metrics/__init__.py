@@ -15,7 +15,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
-from ..snapshot import Snapshot
+from ..snapshot.store import Snapshot
 
 PREFIX = "hashwatch_"
 Renderer = Callable[[Snapshot], Iterable[Metric]]

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 from prometheus_client.metrics_core import Metric
 
-from ..snapshot import Snapshot
+from ..snapshot.store import Snapshot
 
 
 def render(snapshot: Snapshot) -> Iterator[Metric]:

@@ -12,7 +12,7 @@ from prometheus_client.core import CounterMetricFamily, InfoMetricFamily
 from prometheus_client.metrics_core import Metric
 
 from .. import __version__
-from ..snapshot import NodeStatus, Snapshot
+from ..snapshot.store import NodeStatus, Snapshot
 from . import PREFIX, gauge
 
 _GAUGES: tuple[tuple[str, str, str], ...] = (

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from prometheus_client.metrics_core import Metric
 
 from ..indicators.difficulty_view import DifficultyView
-from ..snapshot import Snapshot
+from ..snapshot.store import Snapshot
 from . import gauge, nodes_up
 
 # (metric name, help text)

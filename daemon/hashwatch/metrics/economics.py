@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from prometheus_client.metrics_core import Metric
 
 from ..indicators.economics import TH_PER_PH, EconomicsSection, PriceFailure, PriceQuote
-from ..snapshot import Snapshot
+from ..snapshot.store import Snapshot
 from . import gauge, nodes_up
 
 

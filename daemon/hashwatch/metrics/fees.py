@@ -15,7 +15,7 @@ from prometheus_client.metrics_core import Metric
 
 from ..indicators.fees import FeesSection, le_label
 from ..indicators.mempool_projection import PERCENTILES
-from ..snapshot import Snapshot
+from ..snapshot.store import Snapshot
 from . import gauge, nodes_up
 
 

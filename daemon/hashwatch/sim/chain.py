@@ -11,7 +11,7 @@ import random
 from collections.abc import Callable
 
 from . import consensus as cs
-from .blocks import Block, BlockTx, header_bytes, header_hash, merkle_root
+from .records import Block, BlockTx, header_bytes, header_hash, merkle_root
 from .coinbase import Pool, build_coinbase
 
 

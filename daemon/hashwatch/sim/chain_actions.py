@@ -12,7 +12,7 @@ import random
 import threading
 
 from . import consensus as cs
-from .blocks import Block, BlockTx
+from .records import Block, BlockTx
 from .chain import Chain
 from .clock import SimClock
 from .coinbase import Pool, choose_pool
@@ -66,7 +66,7 @@ class ChainActions:
         return blk
 
     def _finish_block(self, blk: Block, txs: list[BlockTx]) -> None:
-        from .blocks import header_bytes, header_hash, merkle_root
+        from .records import header_bytes, header_hash, merkle_root
         from .coinbase import build_coinbase
 
         pool = (Pool("generatetoaddress", "", blk.extra["payout"], 0.0)

@@ -14,7 +14,7 @@ import random
 
 from . import consensus as cs
 from .addresses import sha256d
-from .blocks import Block, BlockTx
+from .records import Block, BlockTx
 from .chain import Chain
 from .coinbase import choose_pool
 

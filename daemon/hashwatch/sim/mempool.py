@@ -14,7 +14,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .blocks import BlockTx
+from .records import BlockTx
 from .mining import chunk_of, select_packages
 
 ROLLING_FEE_HALFLIFE = 12 * 3600

@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 
 from ..indicators.difficulty_view import DifficultyView
 from ..indicators.retarget import EPOCH_BLOCKS
-from ..snapshot import NodeSnapshot, Snapshot
+from ..snapshot.store import NodeSnapshot, Snapshot
 
 _UNITS = ((1e18, "EH/s"), (1e15, "PH/s"), (1e12, "TH/s"), (1e9, "GH/s"), (1e6, "MH/s"))
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..indicators.economics import EconomicsSection, PriceFailure, PriceQuote
-from ..snapshot import NodeSnapshot, Snapshot
+from ..snapshot.store import NodeSnapshot, Snapshot
 
 
 def _usd(v: float) -> str:

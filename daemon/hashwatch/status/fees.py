@@ -7,7 +7,7 @@ full histogram and every percentile stay in the metrics.
 from __future__ import annotations
 
 from ..indicators.fees import FeesSection
-from ..snapshot import NodeSnapshot, Snapshot
+from ..snapshot.store import NodeSnapshot, Snapshot
 
 
 def _sat(v: float) -> str:

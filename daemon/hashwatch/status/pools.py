@@ -7,7 +7,7 @@ concentrated is it" at a glance, per window.
 from __future__ import annotations
 
 from ..indicators.pools import PoolsSection
-from ..snapshot import NodeSnapshot, Snapshot
+from ..snapshot.store import NodeSnapshot, Snapshot
 
 TOP = 5
 

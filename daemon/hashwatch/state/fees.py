@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .sqlite import open_db
 
-log = logging.getLogger("hashwatch.fees_store")
+log = logging.getLogger("hashwatch.state.fees")
 
 
 class FeeSampleStore:

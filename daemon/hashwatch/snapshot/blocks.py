@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from .snapshot import IndicatorValue
+from .store import IndicatorValue
 
 
 @dataclass(frozen=True)

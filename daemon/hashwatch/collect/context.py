@@ -13,9 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .config import Config
-from .node.rpc import NodeClient
-from .snapshot import SnapshotStore
+from ..config import Config
+from ..node.rpc import NodeClient
+from ..snapshot.store import SnapshotStore
 
 
 @dataclass(frozen=True)

@@ -38,10 +38,10 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationError
 
-from .config.loader import ConfigError, LineMap, format_loc, load_yaml
-from .config.secrets import StrictModel
-from .webauth import REALM, BasicAuth, parse_basic_header
-from .webtls import TLS_VERSIONS, TLSFiles, tls_wrapper
+from ..config.loader import ConfigError, LineMap, format_loc, load_yaml
+from ..config.secrets import StrictModel
+from .auth import REALM, BasicAuth, parse_basic_header
+from .tls import TLS_VERSIONS, TLSFiles, tls_wrapper
 
 __all__ = [
     "REALM", "BasicAuth", "ClientAuth", "TLSServerConfig", "TLSVersion", "WebConfig",

@@ -13,9 +13,9 @@ import time
 from collections.abc import Callable, Iterable
 from typing import TextIO
 
-from .config import Config
-from .daemon import Daemon
-from .snapshot import NodeSnapshot, NodeStatus, Snapshot
+from ..config import Config
+from ..daemon import Daemon
+from ..snapshot.store import NodeSnapshot, NodeStatus, Snapshot
 
 FEATURES = ("difficulty", "fees", "economics", "pools")
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 # the logger of the module this was split from: log filters and dashboards keep matching
-log = logging.getLogger("hashwatch.webconfig")
+log = logging.getLogger("hashwatch.serve.webconfig")
 
 TLS_VERSIONS = {
     "TLS10": ssl.TLSVersion.TLSv1,

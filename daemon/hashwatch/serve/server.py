@@ -15,7 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from .exposition import Exposition
 
-log = logging.getLogger("hashwatch.metrics_server")
+log = logging.getLogger("hashwatch.serve.server")
 
 # (handler) -> None if allowed, else sends the error response itself and returns False
 Authorizer = Callable[[BaseHTTPRequestHandler], bool]

@@ -12,7 +12,7 @@ import json
 import threading
 from pathlib import Path
 
-from .blocks import BlockRecord
+from ..snapshot.blocks import BlockRecord
 from .sqlite import open_db
 
 _COLUMNS = (

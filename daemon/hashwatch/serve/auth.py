@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler
 
 # the logger of the module this was split from: log filters and dashboards keep matching
-log = logging.getLogger("hashwatch.webconfig")
+log = logging.getLogger("hashwatch.serve.webconfig")
 
 REALM = "hashwatch"
 _CACHE_MAX = 256
