@@ -32,6 +32,9 @@ from .node.auth import NodeAuth, cookie_path_for
 from .node.rpc import NodeClient
 from .metrics.selfmetrics import DaemonMetrics
 from .snapshot.store import Snapshot, SnapshotStore
+from .snapshot.history import History
+from .serve.page import page_source, refresh_seconds
+from .serve.page_data import SERIES, history_samples
 
 log = logging.getLogger("hashwatch.daemon")
 
@@ -120,6 +123,9 @@ class Daemon:
         self.metrics = DaemonMetrics(self.registry)
         self.clients = build_clients(config, self.metrics)
         self.store = SnapshotStore((n.name for n in config.nodes), clock=clock)
+        # The last 24 h of a few series in memory, for the page's charts (snapshot/history.py).
+        self.history = History(SERIES, history_samples, config.polling.chain_seconds)
+        self.store.add_listener(self.history.on_snapshot)
         self.state_dir = Path(config.state_dir)
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.ctx = DaemonContext(
@@ -160,6 +166,8 @@ class Daemon:
                 listen=config.metrics.listen,
                 port=config.metrics.port,
                 health=lambda: self.scheduler.running,
+                page=page_source(self.store, self.history, self.alerts, clock,
+                                 refresh_seconds(config.polling.chain_seconds)),
                 **_web_options(config),
             )
         self._stopped = threading.Event()
