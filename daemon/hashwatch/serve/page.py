@@ -57,7 +57,8 @@ def _chart(c: Chart) -> str:
         body = svg.bar_chart([v for _, v in c.points], c.categories, fmt, title=c.title)
     else:
         body = svg.line_chart(c.points, fmt, title=c.title, refs=c.refs)
-    return f'<figure data-chart="{esc(c.key)}"><figcaption>{esc(c.title)}</figcaption>{body}</figure>'
+    return (f'<figure data-chart="{esc(c.key)}"><figcaption>{esc(c.title)}</figcaption>'
+            f"{body}</figure>")
 
 
 def _card(node: str, c: Card) -> str:

@@ -13,7 +13,7 @@ import math
 from collections.abc import Iterator, Sequence
 
 from ..indicators.difficulty_view import DifficultyView
-from ..indicators.economics import TH_PER_PH, EconomicsSection
+from ..indicators.economics import TH_PER_PH, EconomicsSection, ScenarioResult
 from ..indicators.fees import FeesSection, le_label
 from ..indicators.pools import PoolsSection
 from ..indicators.retarget import EPOCH_BLOCKS
@@ -132,7 +132,8 @@ def difficulty_card(view: object, name: str, history: History | None, now: float
 def hashrate_card(view: object, name: str, history: History | None, now: float) -> Card:
     if not isinstance(view, DifficultyView):
         return Card("hashrate", "Hashrate", note="not computed yet (headers backfill)")
-    table = Table("hashrate-windows", ("blocks", "hashrate", "mean interval", "median interval"), tuple(
+    heads = ("blocks", "hashrate", "mean interval", "median interval")
+    table = Table("hashrate-windows", heads, tuple(
         (str(w.window), format_hashrate(w.hashrate_hps) if w.hashrate_hps is not None else "n/a",
          f"{w.mean_interval_seconds:.0f} s", f"{w.median_interval_seconds:.0f} s")
         for w in view.windows))
@@ -194,13 +195,15 @@ def economics_card(econ: object, name: str, history: History | None, now: float,
                         f"{usd(fresh_usd)}/PH/s/day (${fresh_usd / TH_PER_PH:.4f}/TH/s)"))
     else:
         rows.append(Row("hashprice-usd", "hashprice USD", "unknown without a fresh BTC price"))
-    table = Table("scenarios", ("scenario", "hashcost", "break-even hashprice", "margin",
-                                "break-even power"), tuple(
-        (r.name, usd(r.hashcost_usd_per_phs_day), usd(r.breakeven_hashprice_usd_per_phs_day),
-         usd(r.margin_usd_per_phs_day) if fresh_usd is not None
-         and r.margin_usd_per_phs_day is not None else "n/a",
-         f"{r.breakeven_power_price_usd_per_kwh:.4f} $/kWh" if fresh_usd is not None
-         and r.breakeven_power_price_usd_per_kwh is not None else "n/a")
+    def margin(r: ScenarioResult) -> tuple[str, str]:
+        if fresh_usd is None or r.margin_usd_per_phs_day is None:
+            return "n/a", "n/a"
+        power = r.breakeven_power_price_usd_per_kwh
+        return usd(r.margin_usd_per_phs_day), "n/a" if power is None else f"${power:.4f}"
+
+    table = Table("scenarios", ("scenario", "hashcost", "break-even", "margin", "power b/e kWh"),
+                  tuple((r.name, usd(r.hashcost_usd_per_phs_day),
+                         usd(r.breakeven_hashprice_usd_per_phs_day), *margin(r))
         for r in econ.scenarios))
     refs = tuple((r.breakeven_hashprice_usd_per_phs_day, f"break-even {r.name}")
                  for r in econ.scenarios)
