@@ -22,19 +22,19 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from prometheus_client import CollectorRegistry
 
-from .config import Config, NodeConfig
 from .collect.context import DaemonContext, JobSpec
-from .serve.exposition import Exposition, Part
+from .config import Config, NodeConfig
 from .logs import register_secret
 from .metrics import SnapshotCollector
-from .serve.server import MetricsServer
+from .metrics.selfmetrics import DaemonMetrics
 from .node.auth import NodeAuth, cookie_path_for
 from .node.rpc import NodeClient
-from .metrics.selfmetrics import DaemonMetrics
-from .snapshot.store import Snapshot, SnapshotStore
-from .snapshot.history import History
+from .serve.exposition import Exposition, Part
 from .serve.page import page_source, refresh_seconds
 from .serve.page_data import SERIES, history_samples
+from .serve.server import MetricsServer
+from .snapshot.history import History
+from .snapshot.store import Snapshot, SnapshotStore
 
 log = logging.getLogger("hashwatch.daemon")
 
