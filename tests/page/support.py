@@ -7,7 +7,9 @@ with a fresh profile and the background-networking switches off (this network is
 
 from __future__ import annotations
 
+import html
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -90,3 +92,18 @@ def start_daemon(sim: Any, tmp_path: Path, **extra: Any) -> Daemon:
     daemon = Daemon(daemon_config(sim, tmp_path, **extra), clock=sim.clock.now)
     daemon.start()
     return daemon
+
+
+def row_value(page: str, key: str) -> str:
+    """The text of the value of the row ``data-key=key`` (first match), unescaped."""
+    m = re.search(rf'data-key="{re.escape(key)}"><dt>.*?</dt><dd>(.*?)</dd>', page, re.S)
+    assert m, f"no row {key!r} on the page"
+    return html.unescape(m.group(1))
+
+
+def table_rows(page: str, key: str) -> list[list[str]]:
+    """Body rows of the table ``data-key=key`` as lists of unescaped cell texts."""
+    m = re.search(rf'<table data-key="{re.escape(key)}">.*?<tbody>(.*?)</tbody>', page, re.S)
+    assert m, f"no table {key!r} on the page"
+    return [[html.unescape(c) for c in re.findall(r"<td>(.*?)</td>", tr, re.S)]
+            for tr in re.findall(r"<tr[^>]*>(.*?)</tr>", m.group(1), re.S)]
