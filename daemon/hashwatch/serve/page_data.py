@@ -125,7 +125,7 @@ def difficulty_card(view: object, name: str, history: History | None, now: float
                         f"{utc(p.retarget_time)}, in {max(0.0, p.retarget_time - now) / 86400:.1f}"
                         f" days" + (" (locked in)" if p.locked else "")))
     charts = (_chart(history, "projected_change_percent", name, "projected change, 24 h",
-                     "percent", now),)
+                     "percent", now),) if p is not None else ()
     return Card("difficulty", "Difficulty", tuple(rows), bars=bars, charts=charts)
 
 
@@ -147,6 +147,8 @@ def hashrate_card(view: object, name: str, history: History | None, now: float) 
                 Row("recovering", "recovering", "yes" if d.recovering else "no"))
     title = f"hashrate ({view.windows[0].window} blocks), 24 h" if view.windows else "hashrate"
     charts = (_chart(history, "hashrate_hps", name, title, "hashrate", now),)
+    if not view.windows:
+        return Card("hashrate", "Hashrate", rows, note="fewer blocks than the smallest window")
     return Card("hashrate", "Hashrate", rows, (table,), charts=charts)
 
 
@@ -178,7 +180,10 @@ def fees_card(fees: object, name: str, history: History | None, now: float) -> C
                  categories=tuple(cats))
     median = _chart(history, "next_block_median_sat_per_vb", name, "next-block median, 24 h",
                     "satvb", now)
-    return Card("fees", "Fee pressure", tuple(rows), (bands,), charts=(hist, median))
+    if not fees.projected:
+        rows.append(Row("next-block", "next block", "mempool empty"))
+    return Card("fees", "Fee pressure", tuple(rows), (bands,) if fees.projected else (),
+                charts=(hist, median))
 
 
 def economics_card(econ: object, name: str, history: History | None, now: float,
