@@ -214,6 +214,9 @@ def economics_card(econ: object, name: str, history: History | None, now: float,
                  for r in econ.scenarios)
     chart = _chart(history, "hashprice_usd_per_phs_day", name, "hashprice $/PH/s/day, 24 h",
                    "usd", now, refs)
+    if not econ.scenarios:
+        return Card("economics", "Economics (per PH/s per day)", tuple(rows), charts=(chart,),
+                    note="no cost scenarios configured (economics.scenarios)")
     return Card("economics", "Economics (per PH/s per day)", tuple(rows), (table,),
                 charts=(chart,), note="USD figures per installed PH/s per day")
 
