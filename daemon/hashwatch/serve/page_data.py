@@ -138,6 +138,7 @@ def hashrate_card(view: object, name: str, history: History | None, now: float) 
          f"{w.mean_interval_seconds:.0f} s", f"{w.median_interval_seconds:.0f} s")
         for w in view.windows))
     d = view.drawdown
+    rows: tuple[Row, ...]
     if d is None:
         rows = (Row("drawdown", "drawdown from peak", "n/a (needs more history)"),)
     else:
