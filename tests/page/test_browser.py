@@ -3,7 +3,8 @@
 The DOM chromium built after loading the page is asserted on (the projected retarget and its
 date, a fee band, a hashprice, an active alert and its notification), with each number checked
 against what /metrics exports at the same time; screenshots at desktop and phone widths are
-saved under the test's tmp dir. A node that sends markup and terminal escapes in its version and
+saved under the test's tmp dir; at phone width (DevTools device emulation) the page must not
+scroll sideways. A node that sends markup and terminal escapes in its version and
 warnings strings has them shown as text: no script element, no raw escape character.
 """
 
@@ -19,6 +20,7 @@ from hashwatch.sim import rpc_chain
 from hashwatch.sim.rpc_methods import METHODS
 
 from ..foundation.scrape import scrape, value, wait_for
+from .cdp import devtools, phone_screenshot
 from .support import (
     dump_dom,
     find_chromium,
@@ -103,7 +105,11 @@ def test_chromium_renders_the_live_page_with_the_metrics_numbers(running, browse
     assert '<rect class="bar"' in dom
 
     desktop = screenshot(browser, url, tmp_path / "page-desktop.png", 1280, 2000)
-    phone = screenshot(browser, url, tmp_path / "page-phone.png", 390, 3400)
+    phone = tmp_path / "page-phone.png"
+    with devtools(browser) as cdp:  # a phone: 390 CSS px, viewport meta honoured
+        dims = phone_screenshot(cdp, url, phone)
+    assert dims["inner"] == 390 and dims["scroll"] <= 390, dims  # no sideways scrolling
+    assert phone.stat().st_size > 10_000
     print(f"screenshots: {desktop} {phone}")
 
 

@@ -199,5 +199,10 @@ svg.chart{width:100%;height:auto;display:block}
 .lbl,.ref-lbl,.muted{font-size:9px;fill:var(--muted)}.strong{fill:var(--fg);font-weight:600}
 .ok{color:var(--ok)}.bad{color:var(--bad)}
 tr.sev-critical td{color:var(--bad);font-weight:600}tr.sev-warning td{color:var(--warn)}
-@media (max-width:480px){main{padding:6px}dt{flex-basis:45%}.card{padding:10px}}
+@media (max-width:600px){main{padding:6px}dt{flex-basis:45%}.card{padding:10px}
+table.active thead,table.recent thead{display:none}
+table.active tr,table.recent tr{display:block;padding:4px 0;border-bottom:1px solid var(--line)}
+table.active td,table.recent td{display:inline;border:0;padding:0 6px 0 0;white-space:normal;
+overflow-wrap:normal}
+table.recent td:nth-child(3){display:block;min-width:0}}
 """
