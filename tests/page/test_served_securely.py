@@ -51,6 +51,11 @@ def test_page_needs_the_password_and_is_served_over_tls(sim_factory, tmp_path):
 
         text = wait_for(page, what="the page over TLS with the password")
         assert "101 / 101" in text
+        _, headers, _ = get(url, ctx, ("miner", PASSWORD))
+        csp = headers["Content-Security-Policy"]
+        assert "default-src 'none'" in csp and "script-src" not in csp  # no script, ever
+        assert headers["Cache-Control"] == "no-store"
+        assert headers["X-Content-Type-Options"] == "nosniff"
         plain = ssl.create_default_context()  # without our CA the handshake must fail
         try:
             get(url, plain, ("miner", PASSWORD))
