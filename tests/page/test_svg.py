@@ -55,3 +55,15 @@ def test_hostile_labels_are_escaped_in_the_markup():
     markup += svg.bar_chart([1.0], [hostile], str, title=hostile)
     assert "<script" not in markup and 'onload="x' not in markup
     assert "&lt;script&gt;" in markup
+
+
+def test_a_full_day_is_thinned_to_the_chart_width_keeping_spikes():
+    pts = [(i * 30.0, 1.0) for i in range(2880)]
+    pts[1234] = (1234 * 30.0, 50.0)  # one spike
+    pts[2000] = (2000 * 30.0, -7.0)  # one dip
+    thinned = svg.thin(pts, 640)
+    assert len(thinned) <= 641 and thinned[-1] == pts[-1]
+    assert (1234 * 30.0, 50.0) in thinned and (2000 * 30.0, -7.0) in thinned
+    assert [t for t, _ in thinned] == sorted(t for t, _ in thinned)
+    path = parse(svg.line_chart(pts, str)).find(f"{NS}path").get("d")
+    assert len(re.findall(r"[ML]", path)) <= 641

@@ -34,6 +34,27 @@ def _span_label(seconds: float) -> str:
     return f"-{seconds / 3600:.1f} h" if seconds >= 3600 else f"-{seconds / 60:.0f} min"
 
 
+def thin(points: Sequence[tuple[float, float]], limit: int) -> list[tuple[float, float]]:
+    """At most about ``limit`` points, keeping each bucket's min and max so spikes stay visible.
+
+    Why: a day at 30 s is 2,880 points for a chart a few hundred pixels wide.
+    """
+    if len(points) <= limit:
+        return list(points)
+    buckets = max(1, limit // 2)
+    size = len(points) / buckets
+    out: list[tuple[float, float]] = []
+    for b in range(buckets):
+        chunk = points[int(b * size): int((b + 1) * size)]
+        if chunk:
+            lo = min(chunk, key=lambda p: p[1])
+            hi = max(chunk, key=lambda p: p[1])
+            out.extend(sorted({lo, hi}))
+    if out[-1] != points[-1]:
+        out.append(points[-1])
+    return out
+
+
 def empty_chart(title: str, message: str, width: int = WIDTH, height: int = HEIGHT) -> str:
     return _svg(_text(width / 2, height / 2, message, "middle", "muted"), title, width, height)
 
@@ -65,7 +86,7 @@ def line_chart(
 
     path = " ".join(
         f"{'M' if i == 0 else 'L'}{x:.1f},{y:.1f}"
-        for i, (x, y) in enumerate(xy(t, v) for t, v in pts)
+        for i, (x, y) in enumerate(xy(t, v) for t, v in thin(pts, 2 * width))
     )
     parts = [f'<path class="line" d="{path}"/>']
     for v, label in refs:
