@@ -74,7 +74,7 @@ def grow_history(sim, daemon, steps: int = 4) -> None:
         wait_for(lambda t=seen: daemon.store.current().taken_at > t + 60, what="a poll")
 
 
-def test_chromium_renders_the_live_page_with_the_metrics_numbers(running, browser, tmp_path):
+def test_chromium_renders_the_live_page_with_the_metrics_numbers(browser, running, tmp_path):
     sim, daemon = running
     port = daemon.server.port
     wait_complete(port)
@@ -113,7 +113,7 @@ def test_chromium_renders_the_live_page_with_the_metrics_numbers(running, browse
     print(f"screenshots: {desktop} {phone}")
 
 
-def test_hostile_node_strings_are_shown_as_text(monkeypatch, sim_factory, tmp_path, browser):
+def test_hostile_node_strings_are_shown_as_text(browser, monkeypatch, sim_factory, tmp_path):
     monkeypatch.setattr(rpc_chain, "WARNING", HOSTILE)
     original = METHODS["getnetworkinfo"]
 
