@@ -8,6 +8,11 @@ from hashwatch.snapshot.blocks import BlockRecord, RecentBlocks
 from hashwatch.config import Config
 from hashwatch.snapshot.store import NodeStatus, SnapshotStore
 
+from ..support.clock import FakeClock
+
+__all__ = ["FakeClock"]  # the economics tests' clock starts at CLOCK_T0
+
+CLOCK_T0 = 1_764_300_000.0  # the best block time of status() below
 SEED_DIFFICULTY = 149_301_205_959_699.9  # bits 1701e2a0, height 925344 (the seed's 149.30 T)
 
 
@@ -51,16 +56,3 @@ def store_with_node(height: int = 925_400, blocks: list[BlockRecord] | None = No
     if blocks is not None:
         store.set_section("n1", "blocks", recent(blocks))
     return store
-
-
-class FakeClock:
-    """A clock the test moves by hand (no sleeps)."""
-
-    def __init__(self, t: float = 1_764_300_000.0):
-        self.t = t
-
-    def __call__(self) -> float:
-        return self.t
-
-    def advance(self, seconds: float) -> None:
-        self.t += seconds

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import logging
-import socket
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from prometheus_client import CollectorRegistry
@@ -18,7 +15,9 @@ from hashwatch.metrics import SnapshotCollector
 from hashwatch.metrics import economics as econ_metrics
 from hashwatch.snapshot.store import SnapshotStore
 
-from .econ_helpers import FakeClock, status
+from ..support.httpsink import HANG, RecordingServer
+from ..support.ports import free_port
+from .econ_helpers import CLOCK_T0, FakeClock, status
 
 
 @pytest.mark.parametrize(
@@ -54,67 +53,26 @@ def test_parse_price_garbage_raises_reason(body: bytes, field: str, reason: str)
     assert info.value.reason == reason
 
 
-class PriceServer:
-    """A real HTTP server on 127.0.0.1 whose behaviour the test switches between requests."""
-
-    def __init__(self) -> None:
-        self.mode = "ok"
-        self.usd: object = 80500
-        self.release = threading.Event()
-        self.requests: list[dict[str, str]] = []
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802
-                outer.requests.append(dict(self.headers))
-                if outer.mode == "slow":
-                    outer.release.wait(30)  # hold the answer until the test is done
-                    return
-                if outer.mode == "status":
-                    self.send_response(503)
-                    self.end_headers()
-                    self.wfile.write(b"busy")
-                    return
-                if outer.mode == "not_http":
-                    self.wfile.write(b"garbage\r\n\r\n")
-                    return
-                body = b"<html>oops" if outer.mode == "garbage" else (
-                    b'{"bitcoin": {"usd": %s}}' % str(outer.usd).encode())
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/simple/price?key=SECRET123"
-        self.thread = threading.Thread(
-            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
-        self.thread.start()
-
-    def close(self) -> None:
-        self.release.set()
-        self.httpd.shutdown()
-        self.httpd.server_close()
+PRICE_OK = (200, {"Content-Type": "application/json"}, b'{"bitcoin": {"usd": 80500}}')
+MODES = {  # how the price endpoint behaves, switched by the test between requests
+    "ok": PRICE_OK,
+    "slow": HANG,  # hold the answer until the test is done
+    "status": (503, {}, b"busy"),
+    "not_http": b"garbage\r\n\r\n",
+    "garbage": (200, {"Content-Type": "application/json"}, b"<html>oops"),
+    "down": PRICE_OK,  # the job's URL points at a closed port instead
+}
 
 
 @pytest.fixture
-def server() -> Iterator[PriceServer]:
-    s = PriceServer()
+def server() -> Iterator[RecordingServer]:
+    s = RecordingServer(default=PRICE_OK, path="/simple/price?key=SECRET123").start()
     yield s
-    s.close()
+    s.stop()
 
 
 def _closed_port_url() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}/price"
+    return f"http://127.0.0.1:{free_port()}/price"
 
 
 def _config(url: str, **kw: object) -> PriceConfig:
@@ -127,18 +85,18 @@ def _store() -> SnapshotStore:
     return store
 
 
-def test_fetch_body_ok_sends_user_agent(server: PriceServer) -> None:
+def test_fetch_body_ok_sends_user_agent(server: RecordingServer) -> None:
     body = fetch_body(server.url, 2.0, "hashwatch-test/1")
     assert parse_price(body, "bitcoin.usd") == 80500
-    assert server.requests[-1]["User-Agent"] == "hashwatch-test/1"
+    assert server.received[-1].headers["user-agent"] == "hashwatch-test/1"
 
 
 @pytest.mark.parametrize(("mode", "reason"), [("slow", "timeout"), ("status", "http_status"),
                                               ("not_http", "bad_http")])
 def test_fetch_body_misbehaving_server_raises_reason(
-    server: PriceServer, mode: str, reason: str
+    server: RecordingServer, mode: str, reason: str
 ) -> None:
-    server.mode = mode
+    server.default = MODES[mode]
     with pytest.raises(PriceFetchError) as info:
         fetch_body(server.url, 0.2, "t")
     assert info.value.reason == reason
@@ -150,14 +108,14 @@ def test_fetch_body_server_down_unreachable() -> None:
     assert info.value.reason == "unreachable"
 
 
-def test_fetch_body_oversized_answer_too_large(server: PriceServer) -> None:
+def test_fetch_body_oversized_answer_too_large(server: RecordingServer) -> None:
     with pytest.raises(PriceFetchError) as info:
         fetch_body(server.url, 2.0, "t", max_bytes=10)
     assert info.value.reason == "too_large"
 
 
 def test_price_job_static_value_stored_fresh_forever() -> None:
-    clock = FakeClock()
+    clock = FakeClock(CLOCK_T0)
     store = _store()
     PriceJob(PriceConfig(static_usd=80500), store, clock=clock).run()
     quote = store.current().globals["price"]
@@ -175,9 +133,9 @@ def _families(store: SnapshotStore, now: float) -> CollectorRegistry:
 
 @pytest.mark.parametrize("mode", ["slow", "garbage", "status", "down"])
 def test_price_job_endpoint_fails_keeps_fresh_price_then_drops_usd(
-    server: PriceServer, mode: str, caplog: pytest.LogCaptureFixture
+    server: RecordingServer, mode: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    clock = FakeClock()
+    clock = FakeClock(CLOCK_T0)
     store = _store()
     url = _closed_port_url() if mode == "down" else server.url
     job = PriceJob(_config(server.url), store, clock=clock)
@@ -185,7 +143,7 @@ def test_price_job_endpoint_fails_keeps_fresh_price_then_drops_usd(
     assert store.current().globals["price"].usd == 80500
 
     job.config = _config(url)
-    server.mode = mode
+    server.default = MODES[mode]
     caplog.set_level(logging.INFO, logger="hashwatch.collect.price")
     clock.advance(60)
     job.run()
@@ -210,17 +168,17 @@ def test_price_job_endpoint_fails_keeps_fresh_price_then_drops_usd(
 
 
 def test_price_job_reason_changes_and_recovery_each_logged_once(
-    server: PriceServer, caplog: pytest.LogCaptureFixture
+    server: RecordingServer, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="hashwatch.collect.price")
-    clock = FakeClock()
+    clock = FakeClock(CLOCK_T0)
     store = _store()
     job = PriceJob(_config(server.url), store, clock=clock)
     for mode in ("garbage", "garbage", "status", "ok", "ok"):
-        server.mode = mode
+        server.default = MODES[mode]
         job.run()
     events = [" ".join(r.getMessage().split()[:2]) for r in caplog.records]
-    port = server.httpd.server_address[1]
+    port = server.server.server_address[1]
     assert events == [
         "event=price_fetch_failed reason=bad_json",
         "event=price_fetch_failed reason=http_status",
@@ -230,10 +188,10 @@ def test_price_job_reason_changes_and_recovery_each_logged_once(
     assert store.current().globals["price"].usd == 80500
 
 
-def test_price_job_never_succeeded_no_price_up_zero(server: PriceServer) -> None:
-    server.mode = "garbage"
+def test_price_job_never_succeeded_no_price_up_zero(server: RecordingServer) -> None:
+    server.default = MODES["garbage"]
     store = _store()
-    clock = FakeClock()
+    clock = FakeClock(CLOCK_T0)
     PriceJob(_config(server.url), store, clock=clock).run()
     assert "price" not in store.current().globals
     registry = _families(store, clock())

@@ -5,9 +5,10 @@ each is this server with different options. Why a real server and not a mock: th
 test must meet real sockets, status codes, keep-alive and hangs through its own HTTP stack.
 
 Answers come, in this order, from the scripted ``responses`` (consumed one per request), the
-``responder`` function, or the fixed ``default``. A scripted step is an :data:`Answer`, a bare
-status code (429 carries ``Retry-After: 0``), ``"ok"``, or :data:`HANG` (hold the request until
-``release`` is set, then drop the connection). Only 2xx answers count as ``accepted``.
+``responder`` function, or the ``default`` step. A step is an :data:`Answer`, a bare status
+code (429 carries ``Retry-After: 0``), ``"ok"``, :data:`HANG` (hold the request until
+``release`` is set, then drop the connection) or raw ``bytes`` written with no HTTP framing (a
+server that does not speak HTTP). Only 2xx answers count as ``accepted``.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Any
 
 Answer = tuple[int, dict[str, str], bytes]
 Responder = Callable[[Any, dict[str, str]], Answer]
-Step = Answer | int | str
+Step = Answer | int | str | bytes
 HANG = "hang"
 OK: Answer = (200, {}, b"ok")
 
@@ -67,11 +68,11 @@ class RecordingServer:
     """
 
     def __init__(self, responses: list[Step] | None = None, *, responder: Responder | None = None,
-                 default: Answer = OK, path: str = "", http11: bool = False,
+                 default: Step = OK, path: str = "", http11: bool = False,
                  content_type: str | None = "text/plain"):
         self.responses: list[Step] = list(responses or [])
         self.responder = responder
-        self.default = default
+        self.default: Step = default
         self.path = path
         self.content_type = content_type
         self.received: list[Received] = []
@@ -106,17 +107,21 @@ class RecordingServer:
         with self.lock:
             step: Step | None = self.responses.pop(0) if self.responses else None
             self.received.append(rec)
+        if step is None:
+            if self.responder is not None:
+                step = self.responder(rec.payload(), rec.headers)
+            else:
+                step = self.default
         if step == HANG:
             self.hanging.set()
             self.release.wait(30)
             handler.close_connection = True
             return
-        if step is not None:
-            status, headers, payload = _answer(step)
-        elif self.responder is not None:
-            status, headers, payload = self.responder(rec.payload(), rec.headers)
-        else:
-            status, headers, payload = self.default
+        if isinstance(step, bytes):
+            handler.wfile.write(step)
+            handler.close_connection = True
+            return
+        status, headers, payload = _answer(step)
         if 200 <= status < 300:
             with self.lock:
                 self.accepted.append(rec)

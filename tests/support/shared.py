@@ -1,14 +1,12 @@
 """The shared mainnet data (real headers, pools list), found beside the repository.
 
 The data lives in ``../shared`` relative to the repository root (the folder holding
-pyproject.toml), never at a machine path. ``HASHWATCH_SHARED_DIR`` points elsewhere (a git
-worktree, whose ``..`` differs). When it is absent the test is skipped with a reason naming
-the path it looked at, so a clone without the data says so instead of passing quietly.
+pyproject.toml), never at a machine path. When it is absent the test is skipped with a reason
+naming the path it looked at, so a clone without the data says so instead of passing quietly.
 """
 
 from __future__ import annotations
 
-import os
 from functools import cache
 from pathlib import Path
 
@@ -26,25 +24,19 @@ def repo_root() -> Path:
 
 
 def shared_dir() -> Path:
-    override = os.environ.get("HASHWATCH_SHARED_DIR")
-    return Path(override) if override else repo_root().parent / "shared"
+    return repo_root().parent / "shared"
 
 
 def mainnet_file(name: str) -> Path:
     """``<shared>/mainnet/<name>``, or skip the calling test saying where it looked."""
     path = shared_dir() / "mainnet" / name
     if not path.is_file():
-        pytest.skip(f"shared mainnet data absent: {path} (expected ../shared beside the "
-                    "repository, or set HASHWATCH_SHARED_DIR)")
+        pytest.skip(f"shared mainnet data absent: {path} (../shared beside the repository)")
     return path
-
-
-def has_mainnet_file(name: str) -> bool:
-    return (shared_dir() / "mainnet" / name).is_file()
 
 
 def needs_mainnet_file(name: str) -> pytest.MarkDecorator:
     """A skipif marker for module level, with the same visible reason."""
     path = shared_dir() / "mainnet" / name
-    return pytest.mark.skipif(not path.is_file(),
-                              reason=f"shared mainnet data absent: {path}")
+    return pytest.mark.skipif(not path.is_file(), reason=f"shared mainnet data absent: {path} "
+                              "(../shared beside the repository)")
