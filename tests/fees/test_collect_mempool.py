@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import struct
-import time
 from pathlib import Path
 
 import pytest
@@ -19,6 +18,7 @@ from hashwatch.node.rpc import NodeClient
 from hashwatch.node.zmq import SequenceEvent
 from hashwatch.snapshot.store import SnapshotStore
 
+from ..support.waiting import wait_until
 from .fakenode import FakeNode
 from .refpool import RefMempool
 
@@ -230,10 +230,14 @@ def test_make_jobs_zmq_endpoint_follows_events_from_real_publisher(tmp_path):
             (spec,) = make_jobs(ctx)
             spec.start()
             try:
-                deadline = time.monotonic() + 5  # wait until the SUB has joined the PUB
-                while ("chain", "n1") not in triggered and time.monotonic() < deadline:
+
+                def joined() -> bool:
+                    if ("chain", "n1") in triggered:
+                        return True
                     publish("hashblock", b"\x00" * 32)
-                    time.sleep(0.02)
+                    return False
+
+                wait_until(joined, 5)  # wait until the SUB has joined the PUB
                 assert ("blocks", "n1") in triggered and ("mempool", "n1") in triggered
                 spec.run()  # the one listing
                 cursor = len(ref.events)
@@ -242,13 +246,14 @@ def test_make_jobs_zmq_endpoint_follows_events_from_real_publisher(tmp_path):
                 for label, h, seq in ref.events[cursor:]:
                     publish("sequence", bytes.fromhex(h) + label.encode() + struct.pack("<Q", seq))
                 listings = node.calls["getrawmempool"]
-                deadline = time.monotonic() + 5
-                while time.monotonic() < deadline:
+
+                def caught_up() -> bool:
                     spec.run()
-                    section = ctx.store.current().nodes["n1"].section("fees")
-                    if section.mempool_tx_count == len(ref.txs):
-                        break
-                    time.sleep(0.02)
+                    fees = ctx.store.current().nodes["n1"].section("fees")
+                    return fees.mempool_tx_count == len(ref.txs)
+
+                wait_until(caught_up, 5)
+                section = ctx.store.current().nodes["n1"].section("fees")
                 assert section.mempool_tx_count == 20 and section.sync_mode == "zmq"
                 assert node.calls["getrawmempool"] == listings  # no listing: events only
             finally:

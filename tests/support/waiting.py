@@ -15,15 +15,18 @@ from typing import TypeVar
 T = TypeVar("T")
 
 
-def wait_until(predicate: Callable[[], object], timeout: float = 5.0, poll: float = 0.02) -> bool:
+def wait_until(predicate: Callable[[], object], timeout: float = 5.0, poll: float = 0.02,
+               alive: Callable[[], None] | None = None) -> bool:
     """Poll ``predicate`` until truthy or ``timeout``; returns its last truth value.
 
     For tests that assert on the outcome themselves (``assert wait_until(...)``) or expect
-    a condition *not* to become true within the deadline.
+    a condition *not* to become true within the deadline. ``alive`` as for :func:`wait_for`.
     """
     deadline = time.monotonic() + timeout
     pause = threading.Event()
     while time.monotonic() < deadline:
+        if alive is not None:
+            alive()
         if predicate():
             return True
         pause.wait(poll)
