@@ -26,15 +26,11 @@ from hashwatch.metrics import SnapshotCollector
 from hashwatch.metrics import pools as pools_metrics
 from hashwatch.node.auth import NodeAuth
 from hashwatch.node.rpc import NodeClient
+from hashwatch.sim.node import SimNode
 from hashwatch.snapshot.store import SnapshotStore
 
 from ..support.shared import mainnet_file
 from .econ_helpers import CLOCK_T0, FakeClock, config, status
-
-try:
-    from hashwatch.sim.node import SimNode
-except Exception as exc:  # noqa: BLE001 - the simulator is being written in parallel
-    pytest.skip(f"simulator not importable yet: {exc}", allow_module_level=True)
 
 MINED = 144  # new blocks on top of the simulated history; windows 48 and 144 over them
 WINDOWS = (48, 144)

@@ -101,7 +101,7 @@ def test_run_simulate_serves_metrics_and_stops_on_sigterm(tmp_path):
         ):
             assert f"# HELP {name} " in text
         proc.send_signal(signal.SIGTERM)
-        # The requirement: SIGTERM stops cleanly within 5 s.
+        # SIGTERM stops cleanly within 5 s.
         assert proc.wait(timeout=5) == 0
     finally:
         if proc.poll() is None:
