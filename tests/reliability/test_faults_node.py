@@ -15,6 +15,8 @@ import pytest
 from hashwatch.daemon import Daemon
 from hashwatch.status.report import run_status
 
+from ..support.httpsink import RecordingServer, json_answer
+from ..support.ports import free_port
 from .faults import (
     RPC_PASSWORD,
     RPC_USER,
@@ -23,8 +25,6 @@ from .faults import (
     node_config,
     wait_for,
 )
-from ..support.httpsink import RecordingServer, json_answer
-from ..support.ports import free_port
 
 PRICE_PATH = "/price?api_key=k3y-s3cret-99"
 

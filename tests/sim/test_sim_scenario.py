@@ -7,10 +7,10 @@ import threading
 from pathlib import Path
 
 import pytest
+from tests.support.waiting import wait_until
 
 from hashwatch.sim import ScenarioError, SimNode, builtin_scenarios, load_scenario
 from hashwatch.sim.command import add_parser, run
-from tests.support.waiting import wait_until
 
 
 def test_builtin_scenarios_load() -> None:

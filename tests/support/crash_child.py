@@ -17,7 +17,15 @@ import sys
 import threading
 from pathlib import Path
 
-from .alertkit import FakeClock, alerts_config, iv, make_service, probe_snapshot, snapshot, webhook_service
+from .alertkit import (
+    FakeClock,
+    alerts_config,
+    iv,
+    make_service,
+    probe_snapshot,
+    snapshot,
+    webhook_service,
+)
 
 
 def webhook(state_dir: Path, url: str, point: str) -> None:

@@ -54,7 +54,8 @@ def _answer(step: Step) -> Answer:
     if step == "ok":
         return OK
     if isinstance(step, int):
-        return (step, {"Retry-After": "0"} if step == 429 else {}, b"ok" if step == 200 else b"error")
+        headers = {"Retry-After": "0"} if step == 429 else {}
+        return step, headers, b"ok" if step == 200 else b"error"
     return step  # type: ignore[return-value]
 
 
