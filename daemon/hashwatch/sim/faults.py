@@ -91,7 +91,8 @@ class FaultSwitches:
     def _method_faults(self) -> MethodFaults:
         stats = self.stats  # type: ignore[attr-defined]
         if not isinstance(stats, MethodFaults):
-            stats = self.stats = MethodFaults(stats)  # type: ignore[attr-defined]
+            stats = MethodFaults(stats)
+            self.__dict__["stats"] = stats  # the node's ``stats`` from now on (typed as before)
         return stats
 
 
