@@ -8,6 +8,10 @@
 - tls: throw-away CA, server and client certificates made with the openssl CLI.
 - clock: a clock the test moves by hand.
 - alertkit: synthetic snapshots, alert configs and services for the alert tests.
-- sigkill: run a child Python process and check it died by SIGKILL.
+- sigkill: run a child Python process and check it died by SIGKILL; crash_child is the child.
 - shared: the shared mainnet data, found as ../shared beside the repository.
+
+Nodes are the simulator (``hashwatch.sim``; fixtures in tests/conftest.py), with its fault
+hooks for the odd cases; the one scripted node left replays Core's recorded bytes
+(tests/foundation/httpstub.py).
 """
