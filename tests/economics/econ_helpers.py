@@ -8,9 +8,7 @@ from hashwatch.snapshot.blocks import BlockRecord, RecentBlocks
 from hashwatch.config import Config
 from hashwatch.snapshot.store import NodeStatus, SnapshotStore
 
-from ..support.clock import FakeClock
-
-__all__ = ["FakeClock"]  # the economics tests' clock starts at CLOCK_T0
+from ..support import clock
 
 CLOCK_T0 = 1_764_300_000.0  # the best block time of status() below
 SEED_DIFFICULTY = 149_301_205_959_699.9  # bits 1701e2a0, height 925344 (the seed's 149.30 T)
@@ -56,3 +54,10 @@ def store_with_node(height: int = 925_400, blocks: list[BlockRecord] | None = No
     if blocks is not None:
         store.set_section("n1", "blocks", recent(blocks))
     return store
+
+
+class FakeClock(clock.FakeClock):
+    """The hand-moved test clock, starting at the best block time of :func:`status`."""
+
+    def __init__(self, t: float = CLOCK_T0):
+        super().__init__(t)

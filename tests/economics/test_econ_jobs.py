@@ -21,7 +21,7 @@ from hashwatch.metrics import pools as pools_metrics
 from hashwatch.status import economics as econ_status
 from hashwatch.status import pools as pools_status
 
-from .econ_helpers import CLOCK_T0, FakeClock, block, config, store_with_node
+from .econ_helpers import FakeClock, block, config, store_with_node
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 SCENARIOS = [
@@ -46,7 +46,7 @@ def _registry(store, now: float) -> CollectorRegistry:
 
 
 def test_make_jobs_one_price_job_and_one_economics_job_per_node() -> None:
-    clock = FakeClock(CLOCK_T0)
+    clock = FakeClock()
     ctx = _ctx(store_with_node(), clock)
     assert [(j.name, j.node) for j in price_job.make_jobs(ctx)] == [("price", None)]
     assert [(j.name, j.node) for j in econ_job.make_jobs(ctx)] == [("economics", "n1")]
@@ -59,7 +59,7 @@ def test_make_jobs_no_price_configured_no_price_job() -> None:
 
 
 def test_economics_job_seed_figures_exported_per_node_and_scenario() -> None:
-    clock = FakeClock(CLOCK_T0)
+    clock = FakeClock()
     store = store_with_node(blocks=[block(925_257 + i, fee_sat=2_500_000) for i in range(144)],
                             clock=clock)
     ctx = _ctx(store, clock)
@@ -87,7 +87,7 @@ def test_economics_job_seed_figures_exported_per_node_and_scenario() -> None:
 
 
 def test_economics_job_stale_price_usd_absent_btc_intact() -> None:
-    clock = FakeClock(CLOCK_T0)
+    clock = FakeClock()
     store = store_with_node(blocks=[block(925_300 + i) for i in range(10)], clock=clock)
     ctx = _ctx(store, clock)
     store.set_global("price", PriceQuote(80500, clock(), "http", max_age_seconds=300))
@@ -114,7 +114,7 @@ def test_economics_job_no_blocks_section_dropped_and_logged(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.INFO, logger="hashwatch.collect.economics")
-    clock = FakeClock(CLOCK_T0)
+    clock = FakeClock()
     store = store_with_node(blocks=None, clock=clock)
     job = econ_job.make_jobs(_ctx(store, clock))[0]
     job.run()
@@ -125,7 +125,7 @@ def test_economics_job_no_blocks_section_dropped_and_logged(
 
 
 def test_economics_job_node_down_metrics_absent() -> None:
-    clock = FakeClock(CLOCK_T0)
+    clock = FakeClock()
     store = store_with_node(blocks=[block(925_300)], clock=clock)
     ctx = _ctx(store, clock)
     econ_job.make_jobs(ctx)[0].run()
@@ -137,7 +137,7 @@ def test_economics_job_node_down_metrics_absent() -> None:
 
 
 def test_pools_job_shares_from_blocks_section_exported() -> None:
-    clock = FakeClock(CLOCK_T0)
+    clock = FakeClock()
     tags = ["/Foundry USA Pool #dropgold/"] * 3 + ["/AntPool/"] * 2 + ["x"]
     store = store_with_node(blocks=[block(900_000 + i, text=tags[i % 6]) for i in range(1008)],
                             clock=clock)
@@ -158,7 +158,7 @@ def test_pools_job_shares_from_blocks_section_exported() -> None:
 
 
 def test_status_rows_margin_per_scenario_with_units() -> None:
-    clock = FakeClock(CLOCK_T0)
+    clock = FakeClock()
     store = store_with_node(blocks=[block(925_300 + i) for i in range(144)], clock=clock)
     ctx = _ctx(store, clock)
     for job in price_job.make_jobs(ctx) + econ_job.make_jobs(ctx):
@@ -174,7 +174,7 @@ def test_status_rows_margin_per_scenario_with_units() -> None:
 
 
 def test_status_rows_without_price_says_margin_unknown() -> None:
-    clock = FakeClock(CLOCK_T0)
+    clock = FakeClock()
     store = store_with_node(blocks=[block(925_300)], clock=clock)
     ctx = _ctx(store, clock)
     econ_job.make_jobs(ctx)[0].run()
@@ -227,7 +227,7 @@ def test_render_full_exposition_passes_promtool(tmp_path: Path) -> None:
     promtool = shutil.which("promtool")
     if promtool is None:
         pytest.skip("promtool not installed")
-    clock = FakeClock(CLOCK_T0)
+    clock = FakeClock()
     tags = ["/Foundry USA Pool #dropgold/", "/AntPool/", "x"]
     store = store_with_node(blocks=[block(925_000 + i, text=tags[i % 3]) for i in range(1008)],
                             clock=clock)

@@ -15,9 +15,9 @@ from hashwatch.metrics import SnapshotCollector
 from hashwatch.metrics import economics as econ_metrics
 from hashwatch.snapshot.store import SnapshotStore
 
-from ..support.httpsink import HANG, RecordingServer
+from ..support.httpsink import HANG, RecordingServer, Step
 from ..support.ports import free_port
-from .econ_helpers import CLOCK_T0, FakeClock, status
+from .econ_helpers import FakeClock, status
 
 
 @pytest.mark.parametrize(
@@ -53,22 +53,38 @@ def test_parse_price_garbage_raises_reason(body: bytes, field: str, reason: str)
     assert info.value.reason == reason
 
 
-PRICE_OK = (200, {"Content-Type": "application/json"}, b'{"bitcoin": {"usd": 80500}}')
-MODES = {  # how the price endpoint behaves, switched by the test between requests
-    "ok": PRICE_OK,
-    "slow": HANG,  # hold the answer until the test is done
-    "status": (503, {}, b"busy"),
-    "not_http": b"garbage\r\n\r\n",
-    "garbage": (200, {"Content-Type": "application/json"}, b"<html>oops"),
-    "down": PRICE_OK,  # the job's URL points at a closed port instead
-}
+class PriceServer(RecordingServer):
+    """A real HTTP server on 127.0.0.1 whose behaviour the test switches between requests:
+    ``mode`` (ok, slow, status, not_http, garbage), the ``usd`` it quotes, or a whole ``body``."""
+
+    MODES: dict[str, Step] = {
+        "slow": HANG,  # hold the answer until the test is done
+        "status": (503, {}, b"busy"),
+        "not_http": b"garbage\r\n\r\n",  # not HTTP at all
+        "garbage": (200, {"Content-Type": "application/json"}, b"<html>oops"),
+    }
+
+    def __init__(self) -> None:
+        super().__init__(responder=self._answer, path="/simple/price?key=SECRET123")
+        self.mode = "ok"
+        self.usd: object = 80500
+        self.body: bytes | None = None  # a whole answer, when a test needs more than usd
+        self.start()
+
+    def _answer(self, payload: object, headers: dict[str, str]) -> Step:
+        if self.mode in self.MODES:
+            return self.MODES[self.mode]
+        body = self.body or b'{"bitcoin": {"usd": %s}}' % str(self.usd).encode()
+        return 200, {"Content-Type": "application/json"}, body
+
+    close = RecordingServer.stop
 
 
 @pytest.fixture
-def server() -> Iterator[RecordingServer]:
-    s = RecordingServer(default=PRICE_OK, path="/simple/price?key=SECRET123").start()
+def server() -> Iterator[PriceServer]:
+    s = PriceServer()
     yield s
-    s.stop()
+    s.close()
 
 
 def _closed_port_url() -> str:
@@ -85,7 +101,7 @@ def _store() -> SnapshotStore:
     return store
 
 
-def test_fetch_body_ok_sends_user_agent(server: RecordingServer) -> None:
+def test_fetch_body_ok_sends_user_agent(server: PriceServer) -> None:
     body = fetch_body(server.url, 2.0, "hashwatch-test/1")
     assert parse_price(body, "bitcoin.usd") == 80500
     assert server.received[-1].headers["user-agent"] == "hashwatch-test/1"
@@ -94,9 +110,9 @@ def test_fetch_body_ok_sends_user_agent(server: RecordingServer) -> None:
 @pytest.mark.parametrize(("mode", "reason"), [("slow", "timeout"), ("status", "http_status"),
                                               ("not_http", "bad_http")])
 def test_fetch_body_misbehaving_server_raises_reason(
-    server: RecordingServer, mode: str, reason: str
+    server: PriceServer, mode: str, reason: str
 ) -> None:
-    server.default = MODES[mode]
+    server.mode = mode
     with pytest.raises(PriceFetchError) as info:
         fetch_body(server.url, 0.2, "t")
     assert info.value.reason == reason
@@ -108,14 +124,14 @@ def test_fetch_body_server_down_unreachable() -> None:
     assert info.value.reason == "unreachable"
 
 
-def test_fetch_body_oversized_answer_too_large(server: RecordingServer) -> None:
+def test_fetch_body_oversized_answer_too_large(server: PriceServer) -> None:
     with pytest.raises(PriceFetchError) as info:
         fetch_body(server.url, 2.0, "t", max_bytes=10)
     assert info.value.reason == "too_large"
 
 
 def test_price_job_static_value_stored_fresh_forever() -> None:
-    clock = FakeClock(CLOCK_T0)
+    clock = FakeClock()
     store = _store()
     PriceJob(PriceConfig(static_usd=80500), store, clock=clock).run()
     quote = store.current().globals["price"]
@@ -133,9 +149,9 @@ def _families(store: SnapshotStore, now: float) -> CollectorRegistry:
 
 @pytest.mark.parametrize("mode", ["slow", "garbage", "status", "down"])
 def test_price_job_endpoint_fails_keeps_fresh_price_then_drops_usd(
-    server: RecordingServer, mode: str, caplog: pytest.LogCaptureFixture
+    server: PriceServer, mode: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    clock = FakeClock(CLOCK_T0)
+    clock = FakeClock()
     store = _store()
     url = _closed_port_url() if mode == "down" else server.url
     job = PriceJob(_config(server.url), store, clock=clock)
@@ -143,7 +159,7 @@ def test_price_job_endpoint_fails_keeps_fresh_price_then_drops_usd(
     assert store.current().globals["price"].usd == 80500
 
     job.config = _config(url)
-    server.default = MODES[mode]
+    server.mode = mode
     caplog.set_level(logging.INFO, logger="hashwatch.collect.price")
     clock.advance(60)
     job.run()
@@ -168,14 +184,14 @@ def test_price_job_endpoint_fails_keeps_fresh_price_then_drops_usd(
 
 
 def test_price_job_reason_changes_and_recovery_each_logged_once(
-    server: RecordingServer, caplog: pytest.LogCaptureFixture
+    server: PriceServer, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="hashwatch.collect.price")
-    clock = FakeClock(CLOCK_T0)
+    clock = FakeClock()
     store = _store()
     job = PriceJob(_config(server.url), store, clock=clock)
     for mode in ("garbage", "garbage", "status", "ok", "ok"):
-        server.default = MODES[mode]
+        server.mode = mode
         job.run()
     events = [" ".join(r.getMessage().split()[:2]) for r in caplog.records]
     port = server.server.server_address[1]
@@ -188,10 +204,10 @@ def test_price_job_reason_changes_and_recovery_each_logged_once(
     assert store.current().globals["price"].usd == 80500
 
 
-def test_price_job_never_succeeded_no_price_up_zero(server: RecordingServer) -> None:
-    server.default = MODES["garbage"]
+def test_price_job_never_succeeded_no_price_up_zero(server: PriceServer) -> None:
+    server.mode = "garbage"
     store = _store()
-    clock = FakeClock(CLOCK_T0)
+    clock = FakeClock()
     PriceJob(_config(server.url), store, clock=clock).run()
     assert "price" not in store.current().globals
     registry = _families(store, clock())

@@ -30,7 +30,7 @@ from hashwatch.sim.node import SimNode
 from hashwatch.snapshot.store import SnapshotStore
 
 from ..support.shared import mainnet_file
-from .econ_helpers import CLOCK_T0, FakeClock, config, status
+from .econ_helpers import FakeClock, config, status
 
 MINED = 144  # new blocks on top of the simulated history; windows 48 and 144 over them
 WINDOWS = (48, 144)
@@ -104,7 +104,7 @@ def _nakamoto(counts: Counter) -> int:
 
 def _run(fetched: Fetched, **sections: object) -> SnapshotStore:
     recent, difficulty, tip = fetched
-    clock = FakeClock(CLOCK_T0)
+    clock = FakeClock()
     store = SnapshotStore(["n1"], clock=clock)
     store.update_node("n1", up=True, status=status(tip, difficulty))
     store.set_section("n1", "blocks", recent)

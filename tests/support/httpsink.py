@@ -6,9 +6,9 @@ test must meet real sockets, status codes, keep-alive and hangs through its own 
 
 Answers come, in this order, from the scripted ``responses`` (consumed one per request), the
 ``responder`` function, or the ``default`` step. A step is an :data:`Answer`, a bare status
-code (429 carries ``Retry-After: 0``), ``"ok"``, :data:`HANG` (hold the request until
-``release`` is set, then drop the connection) or raw ``bytes`` written with no HTTP framing (a
-server that does not speak HTTP). Only 2xx answers count as ``accepted``.
+code (a 429 carries ``Retry-After: <retry_after>``, "0" unless set), ``"ok"``, :data:`HANG`
+(hold the request until ``release`` is set, then drop the connection) or raw ``bytes`` written
+with no HTTP framing (a server that does not speak HTTP). Only 2xx answers are ``accepted``.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 Answer = tuple[int, dict[str, str], bytes]
-Responder = Callable[[Any, dict[str, str]], Answer]
 Step = Answer | int | str | bytes
+Responder = Callable[[Any, dict[str, str]], Step]
 HANG = "hang"
 OK: Answer = (200, {}, b"ok")
 
@@ -50,11 +50,11 @@ def json_answer(status: int, body: Any) -> Answer:
     return status, {"Content-Type": "application/json"}, json.dumps(body).encode()
 
 
-def _answer(step: Step) -> Answer:
+def _answer(step: Step, retry_after: str) -> Answer:
     if step == "ok":
         return OK
     if isinstance(step, int):
-        headers = {"Retry-After": "0"} if step == 429 else {}
+        headers = {"Retry-After": retry_after} if step == 429 else {}
         return step, headers, b"ok" if step == 200 else b"error"
     return step  # type: ignore[return-value]
 
@@ -76,6 +76,7 @@ class RecordingServer:
         self.default: Step = default
         self.path = path
         self.content_type = content_type
+        self.retry_after = "0"  # sent with every bare 429 step
         self.received: list[Received] = []
         self.accepted: list[Received] = []
         self.events: queue.Queue[Received] = queue.Queue()
@@ -122,7 +123,7 @@ class RecordingServer:
             handler.wfile.write(step)
             handler.close_connection = True
             return
-        status, headers, payload = _answer(step)
+        status, headers, payload = _answer(step, self.retry_after)
         if 200 <= status < 300:
             with self.lock:
                 self.accepted.append(rec)
