@@ -37,7 +37,8 @@ BASE_METRICS = {
     "hashwatch_job_runs_total", "hashwatch_job_failures_total", "hashwatch_job_duration_seconds",
     "hashwatch_last_success_time_seconds", "hashwatch_section_age_seconds",
     "hashwatch_build_info", "hashwatch_renderer_success",
-    # alerts/metrics_collector.py: the alert metrics as the alerts feature exports them
+    # alerts/metrics_collector.py (the brief's hashwatch_notifications_* / alert_outbox_depth
+    # names were not what the alerts feature exports; these are)
     "hashwatch_alerts_firing", "hashwatch_alerts_pending", "hashwatch_alerts_store_errors_total",
     "hashwatch_alerts_notifications_sent_total", "hashwatch_alerts_notifications_failed_total",
     "hashwatch_alerts_notifications_dropped_total", "hashwatch_alerts_outbox_notifications",
