@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from .support import CHROMIUM_FLAGS
+from .pagekit import CHROMIUM_FLAGS
 
 
 class CDP:

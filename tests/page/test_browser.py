@@ -19,9 +19,10 @@ from hashwatch.serve.page_model import usd, utc
 from hashwatch.sim import rpc_chain
 from hashwatch.sim.rpc_methods import METHODS
 
-from ..foundation.scrape import scrape, value, wait_for
+from ..support.scrape import scrape, value
+from ..support.waiting import wait_for
 from .cdp import devtools, phone_screenshot
-from .support import (
+from .pagekit import (
     dump_dom,
     find_chromium,
     get_page,

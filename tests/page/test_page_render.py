@@ -17,7 +17,7 @@ from hashwatch.serve.page_alerts import ActiveAlert, AlertsView, Notification
 from hashwatch.serve.page_data import build_view, history_samples
 from hashwatch.snapshot.store import NodeStatus, SnapshotStore
 
-from .support import row_value, table_rows
+from .pagekit import row_value, table_rows
 
 HOSTILE = "<script>alert(1)</script> <!channel> \x1b[31mred\x1b[0m \u202eevil"
 NOW = 1_764_180_567.0

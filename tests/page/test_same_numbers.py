@@ -13,8 +13,8 @@ from hashwatch.serve.page_model import usd, utc
 from hashwatch.status import difficulty as status_difficulty
 from hashwatch.status import economics as status_economics
 
-from ..foundation.scrape import scrape, value
-from .support import daemon_config, get_page, row_value, table_rows
+from ..support.scrape import scrape, value
+from .pagekit import daemon_config, get_page, row_value, table_rows
 
 
 @pytest.fixture

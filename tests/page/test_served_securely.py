@@ -9,9 +9,9 @@ import urllib.request
 
 import bcrypt
 
-from ..foundation.scrape import wait_for
-from ..reliability.tlsfiles import make_tls_files
-from .support import start_daemon
+from ..support.waiting import wait_for
+from ..support.tls import make_tls_files
+from .pagekit import start_daemon
 
 PASSWORD = "correct horse battery staple"
 
