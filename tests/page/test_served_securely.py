@@ -9,8 +9,8 @@ import urllib.request
 
 import bcrypt
 
-from ..support.waiting import wait_for
 from ..support.tls import make_tls_files
+from ..support.waiting import wait_for
 from .pagekit import start_daemon
 
 PASSWORD = "correct horse battery staple"
