@@ -167,6 +167,8 @@ def fetch_body(url: str, timeout: float, user_agent: str, max_bytes: int = MAX_B
             headers={"User-Agent": user_agent, "Accept": "application/json"},
         )
     except outbound.OutboundError as exc:
+        if exc.kind == "too_large" and exc.status is not None and not 200 <= exc.status < 300:
+            raise PriceFetchError("http_status", f"HTTP {exc.status}") from None
         raise PriceFetchError(_KIND_REASON[exc.kind], str(exc)) from None
     if not 200 <= resp.status < 300:
         raise PriceFetchError("http_status", f"HTTP {resp.status}")
