@@ -1,6 +1,6 @@
 """Helpers for alert-side faults: a scriptable Slack stand-in, snapshots, a service factory.
 
-Why our own small Slack server rather than a mock: the notifier's real HTTP stack (slack_sdk)
+Why our own small Slack server rather than a mock: the notifier's real HTTP stack (the bounded client)
 must meet real 429s, 500s and hangs; only answers with 2xx count as delivered (``accepted``).
 """
 
@@ -70,6 +70,7 @@ class SlackStandIn:
         self.script = list(script or [])
         self.received: list[dict] = []
         self.accepted: list[dict] = []
+        self.retry_after = "0"  # sent with every 429
         self.release = threading.Event()  # ends every "hang"
         self.hanging = threading.Event()  # set while a request is held
         self.lock = threading.Lock()
@@ -88,7 +89,7 @@ class SlackStandIn:
                     return
                 status, headers = (200, {}) if step == "ok" else (step, {})
                 if status == 429:
-                    headers = {"Retry-After": "0"}
+                    headers = {"Retry-After": owner.retry_after}
                 if status == 200:
                     with owner.lock:
                         owner.accepted.append(body)
