@@ -212,7 +212,7 @@ def request(
         return Response(status, got, data)
     except OutboundError:
         raise
-    except (TimeoutError, socket.timeout):
+    except TimeoutError:
         raise OutboundError("timeout", f"no complete answer within {timeout:g} s") from None
     except ssl.SSLCertVerificationError:
         raise OutboundError("tls_verify", "TLS certificate not trusted") from None

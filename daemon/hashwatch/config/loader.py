@@ -15,7 +15,6 @@ file) before anything is expanded. A refused file is one ``ConfigError`` line, e
 from __future__ import annotations
 
 import os
-import re
 import stat
 from collections.abc import Mapping
 from pathlib import Path
