@@ -1,7 +1,7 @@
 """Helpers for alert-side faults: a scriptable Slack stand-in, snapshots, a service factory.
 
 Why our own small Slack server rather than a mock: the notifier's real HTTP stack (the bounded
-client) must meet real 429s, 500s and hangs; only answers with 2xx count as delivered (``accepted``).
+client) must meet real 429s, 500s and hangs; only 2xx answers count as delivered (``accepted``).
 """
 
 from __future__ import annotations
