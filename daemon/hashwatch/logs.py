@@ -54,9 +54,9 @@ class _Field:
         return logfmt_value(scrub(str(self.value)))
 
     def __repr__(self) -> str:
-        if isinstance(self.value, str):
-            return repr(scrub(self.value))  # quoted, controls escaped: one safe value
-        return logfmt_value(scrub(repr(self.value)))
+        # ``%r`` of a string: the same logfmt value (double quotes, which logfmt parsers read)
+        text = self.value if isinstance(self.value, str) else repr(self.value)
+        return logfmt_value(scrub(text))
 
 
 def _field(value: object) -> object:
