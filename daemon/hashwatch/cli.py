@@ -182,7 +182,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     daemon.start()
     if daemon.server is not None:
         print(
-            f"hashwatch: metrics at http://{daemon.server.address}:{daemon.server.port}/metrics",
+            f"hashwatch: metrics at {daemon.server.url}",
             file=sys.stderr,
             flush=True,
         )

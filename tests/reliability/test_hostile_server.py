@@ -1,0 +1,70 @@
+"""The /metrics listener under bursts: a listen backlog that fits parallel scrapers, and a
+start-up line that names the scheme the server really speaks."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from prometheus_client import CollectorRegistry, Gauge
+
+from hashwatch.serve.exposition import Exposition, Part
+from hashwatch.serve.server import MetricsServer
+from hashwatch.serve.webconfig import load_web_config
+
+from .test_webconfig import tls_yaml, write
+from .tlsfiles import make_tls_files
+
+
+def _server(**options) -> MetricsServer:
+    registry = CollectorRegistry()
+    Gauge("hashwatch_probe_ratio", "A probe gauge for the test.", registry=registry).set(1)
+    server = MetricsServer(Exposition([Part(registry)]), listen="127.0.0.1", port=0, **options)
+    server.start()
+    return server
+
+
+@pytest.mark.skipif(shutil.which("ss") is None, reason="iproute2 `ss` not installed")
+def test_listen_backlog_is_at_least_128():
+    """``ss -ltn`` shows a listening socket's backlog in Send-Q (it was 5)."""
+    server = _server()
+    try:
+        out = subprocess.run(["ss", "-ltnH", f"sport = :{server.port}"], capture_output=True,
+                             text=True, timeout=10, check=True).stdout.split()
+    finally:
+        server.stop()
+    assert int(out[2]) >= 128
+
+
+def test_twenty_parallel_scrapers_all_served_quickly():
+    server = _server()
+
+    def scrape(_: int) -> float:
+        started = time.monotonic()
+        with urllib.request.urlopen(server.url, timeout=10) as resp:  # noqa: S310 - loopback
+            assert resp.status == 200 and b"hashwatch_probe_ratio" in resp.read()
+        return time.monotonic() - started
+
+    try:
+        with ThreadPoolExecutor(max_workers=20) as pool:
+            for _round in range(5):
+                took = list(pool.map(scrape, range(20)))
+                assert max(took) < 0.9  # a SYN retry costs 1 s; none may happen
+    finally:
+        server.stop()
+
+
+def test_url_says_https_under_tls_and_http_without(tmp_path):
+    files = make_tls_files(tmp_path / "tls")
+    web = write(tmp_path, tls_yaml(files))
+    plain, tls = _server(), _server(**load_web_config(web).server_options())
+    try:
+        assert plain.url == f"http://127.0.0.1:{plain.port}/metrics"
+        assert tls.url == f"https://127.0.0.1:{tls.port}/metrics"
+    finally:
+        plain.stop()
+        tls.stop()
