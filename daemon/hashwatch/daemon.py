@@ -31,6 +31,7 @@ from .serve.server import MetricsServer
 from .node.auth import NodeAuth, cookie_path_for
 from .node.rpc import NodeClient
 from .metrics.selfmetrics import DaemonMetrics
+from .safetext import change_key
 from .snapshot.store import Snapshot, SnapshotStore
 
 log = logging.getLogger("hashwatch.daemon")
@@ -258,7 +259,7 @@ class Daemon:
                 spec.run()
             except Exception as exc:  # noqa: BLE001 - a failing job never kills the daemon
                 self.metrics.job_failures.labels(node, spec.name).inc()
-                text = f"{type(exc).__name__}: {exc}"
+                text = change_key(f"{type(exc).__name__}: {exc}")  # counts vary, errors don't
                 if self._stopped.is_set():
                     log.debug("event=job_interrupted_by_stop job=%s node=%s", spec.name, node)
                 elif self._job_errors.get(key) != text:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import unicodedata
 
 MAX_TEXT = 200
@@ -70,3 +71,12 @@ def cap_label(value: str, limit: int = MAX_LABEL) -> str:
         return value
     digest = hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:10]
     return f"{value[: limit - 11]}~{digest}"
+
+
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+
+
+def change_key(text: str) -> str:
+    """What "the same error again" means for log-once-per-change: the text with every number
+    replaced, so ``IncompleteRead(1234 bytes read)`` and ``(1240 bytes read)`` are one error."""
+    return _NUMBER.sub("#", text)[:500]

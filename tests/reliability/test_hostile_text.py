@@ -114,3 +114,32 @@ def test_safe_text_caps_length_and_cap_label_keeps_distinct_values_distinct():
     a, b = cap_label("p" * 300 + "a"), cap_label("p" * 300 + "b")
     assert len(a) == len(b) == 128 and a != b
     assert cap_label("short") == "short"
+
+
+def test_change_key_treats_errors_differing_only_in_counts_as_one():
+    from hashwatch.safetext import change_key
+
+    a = change_key("IncompleteRead: IncompleteRead(1234 bytes read, 99 more expected)")
+    b = change_key("IncompleteRead: IncompleteRead(1240 bytes read, 93 more expected)")
+    assert a == b
+    assert change_key("timeout") != change_key("refused")
+
+
+def test_gauge_label_values_from_outside_are_capped_and_distinct():
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    from hashwatch.metrics import gauge
+
+    family = gauge("probe_ratio", "A probe.", ("node", "pool"))
+    family.add_metric(["n1", "pool-" + "x" * 10_000], 0.5)
+    family.add_metric(["n1", "pool-" + "x" * 9_999 + "y"], 0.25)
+
+    class C:
+        def collect(self):
+            yield family
+
+    registry = CollectorRegistry()
+    registry.register(C())
+    lines = [ln for ln in generate_latest(registry).decode().splitlines()
+             if ln.startswith("hashwatch_probe_ratio{")]
+    assert len(lines) == 2 and all(len(ln) < 200 for ln in lines)
