@@ -191,3 +191,47 @@ def test_client_never_uses_proxy_from_environment(monkeypatch, target):
         assert _outcome("webhook", peer.url())[0] == "ok"
         assert len(peer.seen) == 1
     assert target.seen == []
+
+
+def test_smtp_server_trickling_its_greeting_fails_at_the_deadline():
+    """smtplib bounds each read; the e-mail channel's watchdog bounds the conversation."""
+    import socket
+    import threading
+
+    from hashwatch.alerts.notify.email import EmailNotifier
+    from hashwatch.config.alerts import EmailChannel
+
+    stop = threading.Event()
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(4)
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            conn.sendall(b"220-")
+            for _ in range(10_000):  # bounded: a byte per tick, far past the deadline
+                if stop.wait(0.05):
+                    return
+                try:
+                    conn.sendall(b"a")
+                except OSError:
+                    return
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    channel = EmailChannel(name="mail", type="email", host="127.0.0.1",
+                           port=listener.getsockname()[1], security="none",
+                           from_address="hw@example.com", to=["ops@example.com"],
+                           timeout_seconds=1.0)
+    started = time.monotonic()
+    try:
+        with pytest.raises(NotifyError) as info:
+            EmailNotifier(channel).send(PAYLOAD | {"threshold": 1.0}, "k1")
+    finally:
+        stop.set()
+        listener.close()
+        thread.join(5)
+    took = time.monotonic() - started
+    assert info.value.reason == "timeout" and info.value.retryable
+    assert 0.9 <= took < 2.0
