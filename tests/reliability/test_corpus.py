@@ -34,6 +34,7 @@ def corpus(tmp_path) -> Path:
     (where / "config_is_directory.yaml").mkdir(exist_ok=True)
     os.mkfifo(where / "config_is_fifo.yaml")  # reading it would block forever
     os.mkfifo(where / "secrets" / "fifo.secret")
+    os.mkfifo(where / "web" / "fifo.yml")
     big = "nodes:\n  - name: main\n    cookie_file: /c\n" + "# padding\n" * 110_000
     (where / "config_too_large.yaml").write_text(big)
     return where
@@ -150,6 +151,9 @@ CONFIG_CASES: list[tuple[str, list[str]]] = [
     ("yaml_nested_too_deep.yaml",
      ["yaml_nested_too_deep.yaml:4: YAML refused: nested more than 64 levels deep"]),
     ("webconfig_alias_bomb.yaml", [f"web/alias_bomb.yml:5: {_ALIAS}"]),
+    ("webconfig_fifo.yaml",
+     ["web/fifo.yml: web config file is not a regular file (a FIFO, socket or device); point "
+      "to a plain file"]),
     ("config_is_fifo.yaml",
      ["config_is_fifo.yaml: config file is not a regular file (a FIFO, socket or device); "
       "point to a plain file"]),

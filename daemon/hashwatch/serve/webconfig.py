@@ -184,7 +184,7 @@ def _check_tls(
 def load_web_config(path: str | Path) -> WebConfig:
     """Read and validate ``path``; raise :class:`ConfigError` listing every problem."""
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():  # anything else (a FIFO, a directory) is load_yaml's to refuse
         raise ConfigError([f"{path}: web config file not found; create it or fix "
                            "metrics.web_config_file"])
     data, lines = load_yaml(path, what="web config")
