@@ -143,7 +143,7 @@ def test_trickling_or_silent_peer_call_ends_at_total_deadline(reader, kind):
         reason, message = _outcome(reader, peer.url(), timeout=1.0)
         took = time.monotonic() - started
     assert reason == "timeout", message
-    assert 0.9 <= took < 2.0  # one deadline for the whole call, not per read
+    assert 0.9 <= took < 3.0  # one deadline for the whole call, not per read
 
 
 def test_tls_peer_that_never_finishes_handshake_times_out_at_deadline(tmp_path):
@@ -156,7 +156,7 @@ def test_tls_peer_that_never_finishes_handshake_times_out_at_deadline(tmp_path):
         with pytest.raises(outbound.OutboundError) as info:
             outbound.request("GET", peer.url(), timeout=1.0, context=client)
         took = time.monotonic() - started
-    assert info.value.kind == "timeout" and 0.9 <= took < 2.0
+    assert info.value.kind == "timeout" and 0.9 <= took < 3.0
 
 
 def test_tls_trickled_body_over_https_bounded_by_deadline(tmp_path):
@@ -169,7 +169,7 @@ def test_tls_trickled_body_over_https_bounded_by_deadline(tmp_path):
         with pytest.raises(outbound.OutboundError) as info:
             outbound.request("GET", peer.url(), timeout=1.0, context=client)
         took = time.monotonic() - started
-    assert info.value.kind == "timeout" and took < 2.0
+    assert info.value.kind == "timeout" and took < 3.0
 
 
 def test_untrusted_tls_certificate_is_bad_config_not_retried(tmp_path):
@@ -234,4 +234,4 @@ def test_smtp_server_trickling_its_greeting_fails_at_the_deadline():
         thread.join(5)
     took = time.monotonic() - started
     assert info.value.reason == "timeout" and info.value.retryable
-    assert 0.9 <= took < 2.0
+    assert 0.9 <= took < 3.0
