@@ -1,7 +1,9 @@
 """Command line: ``hashwatch run|status|check-config|simulate|backfill|alerts|test-alert``.
 
 Exit codes: 0 ok, 1 runtime failure (node unreachable for ``status``), 2 usage or config error
-(one line per problem, no traceback).
+(one line per problem, no traceback). Every command reports errors in one style, through
+:func:`print_problems`: ``hashwatch: config error: file:line: key.path: problem and fix`` for
+configuration, ``hashwatch: error: ...`` for everything else, on stderr.
 """
 
 from __future__ import annotations
@@ -12,8 +14,9 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import TextIO
 
 from . import __version__
 from .config import Config, ConfigError, load_config
@@ -23,6 +26,16 @@ log = logging.getLogger("hashwatch.cli")
 
 DEFAULT_CONFIG_PATHS = ("hashwatch.yaml", "/etc/hashwatch/hashwatch.yaml")
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+
+
+def print_problems(
+    problems: Iterable[str], *, kind: str = "error", stream: TextIO | None = None
+) -> None:
+    """The one CLI error style: ``hashwatch: <kind>: <problem>``, one line each, on stderr."""
+    out = sys.stderr if stream is None else stream
+    for problem in problems:
+        for line in str(problem).splitlines() or [""]:
+            print(f"hashwatch: {kind}: {line}", file=out)
 
 
 def _add_config_args(p: argparse.ArgumentParser, simulate: bool = True) -> None:
@@ -182,7 +195,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     daemon.start()
     if daemon.server is not None:
         print(
-            f"hashwatch: metrics at http://{daemon.server.address}:{daemon.server.port}/metrics",
+            f"hashwatch: metrics at {daemon.server.url}",
             file=sys.stderr,
             flush=True,
         )
@@ -272,8 +285,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(handler(args) or 0)
     except ConfigError as exc:
-        for line in exc.problems:
-            print(f"hashwatch: config error: {line}", file=sys.stderr)
+        print_problems(exc.problems, kind="config error")
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130

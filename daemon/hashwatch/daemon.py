@@ -29,6 +29,7 @@ from .metrics import SnapshotCollector
 from .metrics.selfmetrics import DaemonMetrics
 from .node.auth import NodeAuth, cookie_path_for
 from .node.rpc import NodeClient
+from .safetext import change_key
 from .serve.exposition import Exposition, Part
 from .serve.page import page_source, refresh_seconds
 from .serve.page_data import SERIES, history_samples
@@ -266,7 +267,7 @@ class Daemon:
                 spec.run()
             except Exception as exc:  # noqa: BLE001 - a failing job never kills the daemon
                 self.metrics.job_failures.labels(node, spec.name).inc()
-                text = f"{type(exc).__name__}: {exc}"
+                text = change_key(f"{type(exc).__name__}: {exc}")  # counts vary, errors don't
                 if self._stopped.is_set():
                     log.debug("event=job_interrupted_by_stop job=%s node=%s", spec.name, node)
                 elif self._job_errors.get(key) != text:

@@ -157,3 +157,25 @@ def test_config_error_held_not_dropped_then_delivered_after_restart(tmp_path, cl
         restarted.close()
     texts = [r.json()["text"] for r in http_server.accepted]
     assert texts == ["[WARNING] x is 12", "[RESOLVED] x is 1"]
+
+
+def test_run_once_for_one_channel_claims_only_that_channels_rows(tmp_path, clock, http_server):
+    rules = tmp_path / "rules.yml"
+    rules.write_text(RULES)
+    cfg = config(
+        tmp_path,
+        use_default_rules=False,
+        rule_files=[str(rules)],
+        channels=[
+            {"name": "a", "type": "webhook", "url": http_server.url + "/a"},
+            {"name": "b", "type": "webhook", "url": http_server.url + "/b"},
+        ],
+    )
+    svc = AlertService(cfg, tmp_path / "state", clock, rng=lambda: 0.0)
+    fire(svc, clock)
+    assert svc.worker.run_once("b") == 1
+    assert [r.path for r in http_server.accepted] == ["/b"]
+    statuses = {r.channel: r.status for r in svc.store.outbox()}
+    assert statuses == {"a": "pending", "b": "delivered"}
+    assert svc.worker.run_once("a") == 1
+    assert sorted(r.path for r in http_server.accepted) == ["/a", "/b"]

@@ -204,3 +204,40 @@ def test_email_send_server_down_is_retryable_connection(tls_files):
     with pytest.raises(NotifyError) as exc:
         EmailNotifier(email_cfg(free_port(), tls_files.ca_cert)).send(PAYLOAD, "k")
     assert exc.value.reason == "connection" and exc.value.retryable
+
+
+def test_slack_blocks_pass_slack_sdk_validation_for_long_texts(http_server):
+    """Header text is cut to Slack's 150 characters, so the Block Kit check passes and the
+    attachments are sent (not the plain-text fallback)."""
+    slack(http_server.url).send({**PAYLOAD, "summary": "S" * 400, "description": "D" * 5000},
+                                "k1")
+    body = http_server.accepted[0].json()
+    assert "attachments" in body and len(body["attachments"][0]["blocks"][0]["text"]["text"]) \
+        <= 150
+
+
+def test_slack_invalid_blocks_fall_back_to_text_not_lost(http_server, monkeypatch):
+    import hashwatch.alerts.notify.slack as slack_mod
+
+    real = slack_mod.blocks
+
+    def broken(payload):
+        text, attachments = real(payload)
+        attachments[0]["blocks"][0]["text"]["text"] = "H" * 500  # over Slack's limit
+        return text, attachments
+
+    monkeypatch.setattr(slack_mod, "blocks", broken)
+    slack(http_server.url).send(PAYLOAD, "k1")
+    body = http_server.accepted[0].json()
+    assert body == {"text": "[CRITICAL] Fee spike: 64.0 sat/vB"}
+
+
+@pytest.mark.parametrize("code", [301, 302, 303, 307, 308])
+def test_webhook_redirect_status_is_held_as_redirect_not_delivered(http_server, code):
+    http_server.responses.append((code, {"Location": "https://elsewhere.example/x/tok"}, b""))
+    cfg = WebhookChannel(name="am", type="webhook", url=http_server.url + "/hook", bearer_token="t")
+    with pytest.raises(NotifyError) as exc:
+        WebhookNotifier(cfg).send(PAYLOAD, "k1")
+    assert (exc.value.reason, exc.value.retryable) == ("redirect", False)
+    assert "https://elsewhere.example/..." in str(exc.value) and "tok" not in str(exc.value)
+    assert http_server.accepted == []

@@ -257,7 +257,7 @@ def test_alerts_command_invalid_rule_file_exit_2_names_rule_and_key(tmp_path):
     err = io.StringIO()
     assert alerts_cli.alerts_command(cfg, tmp_path / "s", err=err) == 2
     assert err.getvalue() == (
-        f"error: invalid alert rules:\n{rules}:3: rule 'fee_spike': for: "
+        f"hashwatch: config error: {rules}:3: rule 'fee_spike': for: "
         "expected a duration like 30s, 5m, 1h, 7d (got 'soon')\n"
     )
 

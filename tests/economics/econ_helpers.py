@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from hashwatch.snapshot.blocks import BlockRecord, RecentBlocks
 from hashwatch.config import Config
+from hashwatch.snapshot.blocks import BlockRecord, RecentBlocks
 from hashwatch.snapshot.store import NodeStatus, SnapshotStore
 
 from ..support import clock

@@ -8,7 +8,14 @@ from collections.abc import Iterator
 import pytest
 from prometheus_client import CollectorRegistry
 
-from hashwatch.collect.price import PriceFetchError, PriceJob, fetch_body, parse_price
+from hashwatch.collect.economics import economics_from_snapshot
+from hashwatch.collect.price import (
+    PriceFetchError,
+    PriceJob,
+    fetch_body,
+    parse_price,
+    parse_quote,
+)
 from hashwatch.config.economics import PriceConfig
 from hashwatch.indicators.economics import PriceFailure, PriceQuote
 from hashwatch.metrics import SnapshotCollector
@@ -17,7 +24,7 @@ from hashwatch.snapshot.store import SnapshotStore
 
 from ..support.httpsink import HANG, RecordingServer, Step
 from ..support.ports import free_port
-from .econ_helpers import FakeClock, status
+from .econ_helpers import FakeClock, block, recent, status
 
 
 @pytest.mark.parametrize(
@@ -218,3 +225,113 @@ def test_price_job_never_succeeded_no_price_up_zero(server: PriceServer) -> None
 def test_price_quote_age_never_negative() -> None:
     q = PriceQuote(1.0, fetched_at=100.0, source="http", max_age_seconds=10)
     assert q.age_seconds(50.0) == 0.0 and q.is_fresh(110.0) and not q.is_fresh(110.5)
+
+
+# -- plausibility range and the source's own timestamp ------------------------------------------
+
+NOW = 1_764_000_000.0
+
+
+def _quote_cfg(**kw: object) -> PriceConfig:
+    return PriceConfig(url="https://p.example/x", field="p", max_age_seconds=600, **kw)
+
+
+@pytest.mark.parametrize("usd", ["0.5", "99.99", "10000000.01", "1e9", "3e15"])
+def test_parse_quote_outside_plausible_range_is_implausible(usd: str) -> None:
+    with pytest.raises(PriceFetchError) as info:
+        parse_quote(b'{"p": %s}' % usd.encode(), _quote_cfg(), NOW)
+    assert info.value.reason == "implausible"
+    assert "min_usd/max_usd" in info.value.detail
+
+
+def test_parse_quote_range_is_configurable() -> None:
+    cfg = _quote_cfg(min_usd=1, max_usd=50)
+    assert parse_quote(b'{"p": 2}', cfg, NOW) == (2.0, NOW)
+    with pytest.raises(PriceFetchError):
+        parse_quote(b'{"p": 80500}', cfg, NOW)
+
+
+@pytest.mark.parametrize(
+    ("stamp", "at"),
+    [(str(NOW - 30), NOW - 30), (str(int((NOW - 30) * 1000)), NOW - 30),
+     ('"2025-11-24T15:59:30Z"', NOW - 30), ('"2025-11-24T16:59:30+01:00"', NOW - 30),
+     (str(NOW + 60), NOW)],  # a source clock a minute ahead counts as now
+)
+def test_parse_quote_source_timestamp_forms(stamp: str, at: float) -> None:
+    body = b'{"p": 80500, "meta": {"t": %s}}' % stamp.encode()
+    usd, when = parse_quote(body, _quote_cfg(timestamp_field="meta.t"), NOW)
+    assert usd == 80500 and when == pytest.approx(at)
+
+
+@pytest.mark.parametrize(
+    ("stamp", "reason"),
+    [(str(NOW - 601), "stale"), ('"2020-01-01T00:00:00Z"', "stale"),
+     (str(NOW + 3600), "bad_timestamp"), ('"yesterday"', "bad_timestamp"),
+     ('"2025-11-24T15:59:30"', "bad_timestamp"), ("true", "bad_timestamp"),
+     ("-5", "bad_timestamp")],
+)
+def test_parse_quote_bad_or_old_source_timestamp_refused(stamp: str, reason: str) -> None:
+    body = b'{"p": 80500, "meta": {"t": %s}}' % stamp.encode()
+    with pytest.raises(PriceFetchError) as info:
+        parse_quote(body, _quote_cfg(timestamp_field="meta.t"), NOW)
+    assert info.value.reason == reason
+
+
+def test_parse_quote_missing_timestamp_field_refused() -> None:
+    with pytest.raises(PriceFetchError) as info:
+        parse_quote(b'{"p": 80500}', _quote_cfg(timestamp_field="meta.t"), NOW)
+    assert info.value.reason == "missing_field"
+
+
+@pytest.mark.parametrize("absurd", ["1", "0.0001", "99999999999"])
+def test_price_job_absurd_quote_after_good_one_drops_usd_and_margin(
+    server: PriceServer, absurd: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A source that starts lying is not trusted for anything: the USD series go absent at
+    once (not after max_age), so no margin can be computed or alerted on from it."""
+    caplog.set_level(logging.INFO, logger="hashwatch.collect.price")
+    clock = FakeClock()
+    store = _store()
+    job = PriceJob(_config(server.url), store, clock=clock)
+    job.run()
+    assert store.current().globals["price"].usd == 80500
+    server.usd = absurd
+    clock.advance(60)
+    job.run()
+    failed = [r.getMessage() for r in caplog.records if "price_fetch_failed" in r.getMessage()]
+    assert len(failed) == 1 and "reason=implausible" in failed[0]
+    assert "usd_series=absent" in failed[0]
+    registry = _families(store, clock())
+    assert registry.get_sample_value("hashwatch_btc_price_usd", {"source": "http"}) is None
+    assert registry.get_sample_value("hashwatch_price_up", {"source": "http"}) == 0.0
+    store.update_node("n1", up=True, status=status(),
+                      sections={"blocks": recent([block(925_400 - i) for i in range(10)])})
+    econ = pytest.importorskip("hashwatch.config.economics")
+    cfg = econ.EconomicsConfig(scenarios=[{"name": "home", "efficiency_j_per_th": 20,
+                                           "power_price_usd_per_kwh": 0.05}])
+    section, _ = economics_from_snapshot(store.current(), "n1", cfg, clock())
+    assert section is not None and section.hashprice_usd_per_phs_day is None
+    assert all(r.margin_usd_per_phs_day is None for r in section.scenarios)
+
+
+def test_price_job_stale_by_source_timestamp_never_fresh(server: PriceServer) -> None:
+    clock = FakeClock()
+    store = _store()
+    server.body = b'{"bitcoin": {"usd": 80500, "ts": %d}}' % int(clock() - 3600)
+    cfg = PriceConfig(url=server.url, field="bitcoin.usd", timestamp_field="bitcoin.ts",
+                      timeout_seconds=0.5, max_age_seconds=600)
+    PriceJob(cfg, store, clock=clock).run()
+    assert "price" not in store.current().globals or store.current().globals["price"] is None
+    assert store.current().globals["price_error"].reason == "stale"
+
+
+def test_price_job_quote_age_counts_from_source_timestamp(server: PriceServer) -> None:
+    clock = FakeClock()
+    store = _store()
+    server.body = b'{"bitcoin": {"usd": 80500, "ts": %d}}' % int(clock() - 500)
+    cfg = PriceConfig(url=server.url, field="bitcoin.usd", timestamp_field="bitcoin.ts",
+                      timeout_seconds=0.5, max_age_seconds=600)
+    PriceJob(cfg, store, clock=clock).run()
+    quote = store.current().globals["price"]
+    assert quote.age_seconds(clock()) == pytest.approx(500, abs=1)
+    assert not quote.is_fresh(clock() + 101)  # 100 s after fetching, 601 s after the quote

@@ -9,6 +9,7 @@ cases through a real ``python -m hashwatch`` process to prove the entry point be
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -20,7 +21,9 @@ import pytest
 from hashwatch.cli import main
 
 CORPUS = Path(__file__).parent / "corpus"
-MADE_AT_RUN_TIME = {"does_not_exist.yaml", "config_is_directory.yaml"}  # git keeps no empty dirs
+# git keeps no empty dirs, FIFOs or megabyte files: made by the fixture
+MADE_AT_RUN_TIME = {"does_not_exist.yaml", "config_is_directory.yaml", "config_is_fifo.yaml",
+                    "config_too_large.yaml"}
 
 
 @pytest.fixture
@@ -29,11 +32,18 @@ def corpus(tmp_path) -> Path:
     where = tmp_path / "corpus"
     shutil.copytree(CORPUS, where)
     (where / "config_is_directory.yaml").mkdir(exist_ok=True)
+    os.mkfifo(where / "config_is_fifo.yaml")  # reading it would block forever
+    os.mkfifo(where / "secrets" / "fifo.secret")
+    os.mkfifo(where / "web" / "fifo.yml")
+    big = "nodes:\n  - name: main\n    cookie_file: /c\n" + "# padding\n" * 110_000
+    (where / "config_too_large.yaml").write_text(big)
     return where
 PREFIX = "hashwatch: config error: "
 # Values in the corpus that are secrets: no error message may repeat them.
 SECRETS = ("s3cr3t-pass", "rpc-pass-1234", "XXXXSECRETTOKEN", "hooks.slack.com/services/T000")
 _ONE_OF = "Input should be"
+_ALIAS = ("YAML refused: anchors and aliases expand it to more than 200000 values (an alias "
+          "bomb?); write the values out or use fewer aliases")
 _CHECK_SPELLING = "unknown key; check the spelling against config/hashwatch.example.yaml"
 
 CONFIG_CASES: list[tuple[str, list[str]]] = [
@@ -132,6 +142,67 @@ CONFIG_CASES: list[tuple[str, list[str]]] = [
     ("duplicate_scenario_names.yaml",
      ["duplicate_scenario_names.yaml:5: economics.scenarios: duplicate scenario name 'home'; "
       "names must be unique"]),
+    # -- hostile files: alias bombs, FIFOs, devices, oversized (refused, exit 2, no traceback)
+    ("yaml_alias_bomb.yaml", [f"yaml_alias_bomb.yaml:6: {_ALIAS}"]),
+    ("yaml_alias_bomb_mappings.yaml", [f"yaml_alias_bomb_mappings.yaml:8: {_ALIAS}"]),
+    ("yaml_alias_recursive.yaml",
+     ["yaml_alias_recursive.yaml:1: YAML refused: an alias refers to the collection that "
+      "contains it"]),
+    ("yaml_nested_too_deep.yaml",
+     ["yaml_nested_too_deep.yaml:4: YAML refused: nested more than 64 levels deep"]),
+    ("webconfig_alias_bomb.yaml", [f"web/alias_bomb.yml:5: {_ALIAS}"]),
+    ("webconfig_fifo.yaml",
+     ["web/fifo.yml: web config file is not a regular file (a FIFO, socket or device); point "
+      "to a plain file"]),
+    ("config_is_fifo.yaml",
+     ["config_is_fifo.yaml: config file is not a regular file (a FIFO, socket or device); "
+      "point to a plain file"]),
+    ("config_too_large.yaml",
+     ["config_too_large.yaml: config file is larger than 1048576 bytes; is this the right "
+      "file?"]),
+    ("secret_file_empty.yaml",
+     ["secret_file_empty.yaml:2: nodes[0]: password_file: secret file secrets/empty.secret is "
+      "empty; put the secret in it"]),
+    ("secret_file_blank.yaml",
+     ["secret_file_blank.yaml:2: nodes[0]: password_file: secret file secrets/blank.secret is "
+      "empty; put the secret in it"]),
+    ("secret_file_fifo.yaml",
+     ["secret_file_fifo.yaml:2: nodes[0]: password_file: secrets/fifo.secret: secret file is "
+      "not a regular file (a FIFO, socket or device); point to a plain file"]),
+    ("secret_file_device.yaml",
+     ["secret_file_device.yaml:2: nodes[0]: password_file: /dev/zero: secret file is not a "
+      "regular file (a FIFO, socket or device); point to a plain file"]),
+    # -- ${...} references: malformed ones are errors, never literal text
+    ("env_unterminated.yaml",
+     ["env_unterminated.yaml:4: nodes[0].password: unterminated "
+      "${HASHWATCH_CORPUS_UNSET_VAR...}; write $${ for a literal ${"]),
+    ("env_unsupported_form.yaml",
+     ["env_unsupported_form.yaml:4: nodes[0].password: unsupported form "
+      "${HASHWATCH_CORPUS_UNSET_VAR:?...}: use ${HASHWATCH_CORPUS_UNSET_VAR} or "
+      "${HASHWATCH_CORPUS_UNSET_VAR:-default}; write $${ for a literal ${"]),
+    ("env_nested_unset.yaml",
+     ["env_nested_unset.yaml:4: nodes[0].password: environment variable "
+      "HASHWATCH_CORPUS_UNSET_VAR2 is not set; export it or write "
+      "${HASHWATCH_CORPUS_UNSET_VAR2:-default}"]),
+    # -- ports out of range anywhere a URL or endpoint is given
+    ("node_url_port_zero.yaml",
+     ["node_url_port_zero.yaml:3: nodes[0].url: the port in the URL is not a number from 1 to "
+      "65535"]),
+    ("webhook_url_port_out_of_range.yaml",
+     ["webhook_url_port_out_of_range.yaml:8: alerts.channels[0].url: the port in the URL is "
+      "not a number from 1 to 65535"]),
+    ("zmq_port_out_of_range.yaml",
+     ["zmq_port_out_of_range.yaml:4: nodes[0].zmq_sequence: expected a ZMQ endpoint like "
+      "tcp://127.0.0.1:28332 (port 1-65535)"]),
+    ("price_url_port_out_of_range.yaml",
+     ["price_url_port_out_of_range.yaml:6: economics.price.url: the port in the URL is not a "
+      "number from 1 to 65535"]),
+    # -- price plausibility range
+    ("price_min_above_max.yaml",
+     ["price_min_above_max.yaml:5: economics.price: min_usd 5e+06 must be below max_usd 1000"]),
+    ("price_static_outside_range.yaml",
+     ["price_static_outside_range.yaml:5: economics.price: static_usd 5 is outside "
+      "min_usd..max_usd (100..1e+07); fix the price or widen the range"]),
     ("history_too_small.yaml",
      ["history_too_small.yaml:5: difficulty.history_blocks: Input should be greater than or "
       "equal to 4032"]),
@@ -167,6 +238,7 @@ RULE_CASES: list[tuple[str, list[str]]] = [
     ("rules_unknown_channel.yaml",
      ["rules/unknown_channel.yml:6: rule 'my_fee_rule': channels: unknown channel 'pager' "
       "(known: log)"]),
+    ("rules_alias_bomb.yaml", [f"rules/alias_bomb.yml:5: {_ALIAS}"]),
     ("rules_missing_file.yaml",
      ["rules/missing.yml: rules file not found; check the path in the config"]),
 ]
@@ -210,7 +282,8 @@ def test_check_config_bad_input_prints_exact_lines_and_exits_2(name, expected, m
         assert secret not in err
 
 
-SUBPROCESS_CASES = ["yaml_tab_indent.yaml", "slack_bad_webhook_url.yaml", "does_not_exist.yaml"]
+SUBPROCESS_CASES = ["yaml_tab_indent.yaml", "slack_bad_webhook_url.yaml", "does_not_exist.yaml",
+                    "yaml_alias_bomb.yaml"]
 
 
 def test_check_config_real_process_bad_input_exit_2_without_traceback():

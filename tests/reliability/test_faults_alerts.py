@@ -25,7 +25,7 @@ from ..support.httpsink import RecordingServer
 from ..support.ports import free_port
 from ..support.sigkill import sigkill, spawn
 from ..support.smtp import smtp_server as _smtp_server
-from .faults import wait_for
+from ..support.waiting import wait_for
 
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
 
@@ -116,7 +116,9 @@ def test_fault_slack_failure_retried_then_delivered_exactly_once(slack, services
     failed = metric(svc, outputs, "hashwatch_alerts_notifications_failed_total", channel="ops",
                     reason=reason)
     assert failed == len(script)
-    assert metric(svc, outputs, "hashwatch_alerts_notifications_sent_total", channel="ops") == 2
+    # the receiver accepts before the outbox commits `delivered`: wait for the commit
+    wait_for(lambda: metric(svc, outputs, "hashwatch_alerts_notifications_sent_total",
+                            channel="ops") == 2, what="both deliveries committed")
     assert metric(svc, outputs, "hashwatch_alerts_outbox_notifications", channel="ops") == 0
 
 
@@ -185,8 +187,8 @@ def test_fault_smtp_auth_failure_visible_then_held_alert_delivered_after_fix(
         svc.start()
         wait_for(lambda: len(sink.messages) == 2, what="held firing and its resolve delivered")
         assert "[RESOLVED]" in sink.texts()[1].upper() or "resolved" in sink.texts()[1].lower()
-        assert metric(svc, outputs, "hashwatch_alerts_notifications_sent_total",
-                      channel="ops") == 2
+        wait_for(lambda: metric(svc, outputs, "hashwatch_alerts_notifications_sent_total",
+                                channel="ops") == 2, what="both deliveries committed")
     finally:
         ctl.stop()
     assert len(sink.messages) == 2  # nothing twice

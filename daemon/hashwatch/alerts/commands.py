@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
+from ..cli import print_problems
 from ..config import Config, ConfigError
 from .notify import NotifyError
 from .rules import Rule, load_rules
@@ -31,10 +32,10 @@ def _open(config: Config, state_dir: Path, err: TextIO) -> AlertService | int:
     try:
         return AlertService(config, state_dir)
     except ConfigError as exc:
-        print(f"error: invalid alert rules:\n{exc}", file=err)
+        print_problems(exc.problems, kind="config error", stream=err)
         return 2
     except StoreError as exc:
-        print(f"error: {exc}", file=err)
+        print_problems([str(exc)], stream=err)
         return 1
 
 
@@ -48,7 +49,7 @@ def alerts_command(
         out.write(svc.describe())
         return 0
     except StoreError as exc:
-        print(f"error: {exc}", file=err)
+        print_problems([str(exc)], stream=err)
         return 1
     finally:
         svc.close()
@@ -68,10 +69,10 @@ def test_alert_command(
         print(svc.test_alert(channel), file=out)
         return 0
     except KeyError as exc:
-        print(f"error: {exc.args[0]}", file=err)
+        print_problems([str(exc.args[0])], stream=err)
         return 2
     except NotifyError as exc:
-        print(f"error: test notification failed ({exc.reason}): {exc}", file=err)
+        print_problems([f"test notification failed ({exc.reason}): {exc}"], stream=err)
         return 1
     finally:
         svc.close()

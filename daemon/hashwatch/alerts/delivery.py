@@ -10,9 +10,16 @@ firing row was delivered, so a resolve never overtakes its firing; if the firing
 the resolve is dropped rather than sent about an alert nobody saw.
 
 Retries: exponential backoff with jitter (half fixed, half random), Slack's ``Retry-After`` on
-429 is honoured as given, and errors only the operator can fix (auth, bad_config, 4xx) are held:
-retried at the longest backoff and at once after a restart, so fixing the config loses nothing.
-The budget is ``max_attempts`` or ``max_age_seconds``, whichever ends first.
+429 is honoured as given, and errors only the operator can fix (auth, bad_config, 4xx, a
+redirect) are held: retried at the longest backoff and at once after a restart, so fixing the
+config loses nothing. The budget is ``max_attempts`` or ``max_age_seconds``, whichever ends
+first; a retry that would fall past the age budget is not dropped but becomes one last attempt,
+at the end of the budget, or when the receiver's ``Retry-After`` allows (honoured, capped at an
+hour): a long Retry-After never loses a notification after a single attempt, nor its resolve.
+
+One thread per channel (each claims only its own channel's rows): a receiver that trickles its
+answer holds its own channel until the client's total deadline, never another channel's. All
+threads share the one outbox, whose transactions keep claims exclusive.
 """
 
 from __future__ import annotations
@@ -39,8 +46,19 @@ def backoff(attempt: int, policy: DeliveryConfig, rnd: float) -> float:
     return base / 2 + base / 2 * rnd
 
 
+def last_chance(now: float, delay: float, budget_end: float, *, honour: bool) -> float | None:
+    """When to retry, or None to give up: within the age budget as planned; past it, one last
+    attempt (at the budget's end, or as late as a receiver's Retry-After asks); none after the
+    attempt made at or after the budget's end."""
+    if now + delay <= budget_end:
+        return now + delay
+    if now >= budget_end:
+        return None
+    return now + delay if honour else budget_end
+
+
 # Failures the operator fixes in the config (credentials, URL): held, not dropped.
-HELD_REASONS = ("auth", "bad_config", "http_4xx")
+HELD_REASONS = ("auth", "bad_config", "http_4xx", "redirect")
 
 
 class DeliveryWorker:
@@ -60,13 +78,13 @@ class DeliveryWorker:
         self.clock = clock
         self.rng = rng
         self.fault = fault or (lambda point: None)
-        self._wake = threading.Event()
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._threads: dict[str, tuple[threading.Thread, threading.Event]] = {}
+        self._prune_lock = threading.Lock()
         self._last_prune = 0.0
 
     def start(self) -> None:
-        if self._thread is not None:
+        if self._threads:
             return
         recovered = self.store.recover_sending()
         if recovered:
@@ -75,42 +93,52 @@ class DeliveryWorker:
         if released:
             log.info("event=outbox_held_released rows=%d", released)
         self._stop.clear()
-        self._thread = threading.Thread(
-            target=self._loop, name="hashwatch-alerts-delivery", daemon=True
-        )
-        self._thread.start()
+        # configured channels, plus any with rows left from an older config (held as bad_config)
+        channels = sorted(set(self.notifiers) | set(self.store.outbox_depth()))
+        for channel in channels:
+            wake = threading.Event()
+            thread = threading.Thread(
+                target=self._loop, args=(channel, wake), daemon=True,
+                name=f"hashwatch-alerts-delivery-{channel}",
+            )
+            self._threads[channel] = (thread, wake)
+            thread.start()
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+        self.wake()
+        end = time.monotonic() + timeout
+        for thread, _ in self._threads.values():
+            thread.join(max(0.0, end - time.monotonic()))
+        self._threads.clear()
 
     def wake(self) -> None:
         """New rows were committed: look now instead of at the next due time."""
-        self._wake.set()
+        for _, event in list(self._threads.values()):
+            event.set()
 
-    def _loop(self) -> None:
+    def _loop(self, channel: str, wake: threading.Event) -> None:
         while not self._stop.is_set():
             try:
-                if self.run_once():
+                if self.run_once(channel):
                     continue
-                due = self.store.next_due()
+                due = self.store.next_due(channel)
                 wait = 30.0 if due is None else min(30.0, max(0.05, due - self.clock()))
             except StoreError as exc:
-                log.error("event=outbox_error kind=%s error=%s", exc.kind, exc)
+                log.error("event=outbox_error channel=%s kind=%s error=%s", channel, exc.kind, exc)
                 wait = 5.0
-            self._wake.wait(wait)
-            self._wake.clear()
+            wake.wait(wait)
+            wake.clear()
 
-    def run_once(self) -> int:
-        """Send every row due now (one pass); returns how many were attempted."""
+    def run_once(self, channel: str | None = None) -> int:
+        """Send every row due now (one pass) of ``channel``, or of all channels when None;
+        returns how many were attempted."""
         now = self.clock()
-        if now - self._last_prune > 3600:
-            self._last_prune = now
-            self.store.prune(now - PRUNE_AFTER_SECONDS)
-        rows = self.store.claim_due(now)
+        with self._prune_lock:
+            if now - self._last_prune > 3600:
+                self._last_prune = now
+                self.store.prune(now - PRUNE_AFTER_SECONDS)
+        rows = self.store.claim_due(now, channel=channel)
         for row in rows:
             if self._stop.is_set():
                 break
@@ -159,8 +187,8 @@ class DeliveryWorker:
                 delay = min(exc.retry_after, MAX_RETRY_AFTER_SECONDS)
             else:
                 delay = backoff(attempt, self.policy, self.rng())
-            if now + delay - row.created_at <= self.policy.max_age_seconds:
-                retry_at = now + delay
+            retry_at = last_chance(now, delay, row.created_at + self.policy.max_age_seconds,
+                                   honour=exc.retry_after is not None)
         self.store.mark_failed(row, now, exc.reason, str(exc), retry_at)
         if retry_at is None:
             log.error(

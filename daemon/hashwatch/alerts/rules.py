@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, ValidationError, field_validator, model_validator
 
+from ..config.describe import describe
 from ..config.loader import ConfigError, LineMap, format_loc, load_yaml
 from ..config.secrets import StrictModel
 
@@ -183,18 +184,7 @@ def default_rules_path() -> Path:
 
 
 def _describe(err: Mapping[str, Any]) -> str:
-    kind, msg = err.get("type", ""), str(err.get("msg", ""))
-    if kind == "extra_forbidden":
-        return "unknown key; see README.md#alerts for the rule keys"
-    if kind == "missing":
-        return "required key is missing"
-    for prefix in ("Value error, ", "Assertion failed, "):
-        msg = msg.removeprefix(prefix)
-    inp = err.get("input")
-    if kind.endswith(("_type", "_parsing")) or kind == "literal_error":
-        if not isinstance(inp, (dict, list)):
-            return f"{msg} (got {inp!r})"
-    return msg
+    return describe(err, unknown_key="see README.md#alerts for the rule keys")
 
 
 _KEY_MSG = re.compile(r"^([a-z_]+): (.*)$", re.S)

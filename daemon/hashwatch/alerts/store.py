@@ -177,8 +177,12 @@ class AlertStore:
                 (now, *reasons),
             ).rowcount
 
-    def claim_due(self, now: float, limit: int = 20) -> list[OutboxRow]:
-        """Mark due rows ``sending`` and return them; resolves wait for their firing."""
+    def claim_due(
+        self, now: float, limit: int = 20, channel: str | None = None
+    ) -> list[OutboxRow]:
+        """Mark due rows ``sending`` (of ``channel`` only, if given) and return them; resolves
+        wait for their firing."""
+        only = "" if channel is None else "AND o.channel=? "
         with self._tx() as db:
             db.execute(
                 "UPDATE outbox SET status='dropped', last_reason='firing_undelivered' "
@@ -188,8 +192,8 @@ class AlertStore:
             rows = db.execute(
                 "SELECT * FROM outbox o WHERE status='pending' AND next_attempt_at<=? AND "
                 "(depends_on IS NULL OR EXISTS (SELECT 1 FROM outbox d WHERE "
-                "d.idem_key=o.depends_on AND d.status='delivered')) ORDER BY id LIMIT ?",
-                (now, limit),
+                f"d.idem_key=o.depends_on AND d.status='delivered')) {only}ORDER BY id LIMIT ?",
+                (now, limit) if channel is None else (now, channel, limit),
             ).fetchall()
             for r in rows:
                 db.execute("UPDATE outbox SET status='sending' WHERE id=?", (r[0],))
@@ -272,7 +276,13 @@ class AlertStore:
         )
         return dict(rows)
 
-    def next_due(self) -> float | None:
+    def next_due(self, channel: str | None = None) -> float | None:
+        if channel is not None:
+            rows = self._query(
+                "SELECT MIN(next_attempt_at) FROM outbox WHERE status='pending' AND channel=?",
+                (channel,),
+            )
+            return rows[0][0] if rows else None
         rows = self._query("SELECT MIN(next_attempt_at) FROM outbox WHERE status='pending'")
         return rows[0][0] if rows else None
 

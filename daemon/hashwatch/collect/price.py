@@ -12,29 +12,32 @@ The URL may carry an API key in its query, so logs name only the host.
 
 from __future__ import annotations
 
-import http.client
 import json
 import logging
 import math
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urlsplit
 
+from .. import outbound
 from ..config.economics import PriceConfig
-from .context import DaemonContext, JobSpec
 from ..indicators.economics import PriceFailure, PriceQuote
+from .context import DaemonContext, JobSpec
 
 log = logging.getLogger("hashwatch.collect.price")
 
 MAX_BODY_BYTES = 1_000_000
+FUTURE_TOLERANCE_SECONDS = 300.0  # a source clock this far ahead is wrong, not early
 REASONS = (
     "timeout", "unreachable", "bad_http", "http_status", "too_large", "bad_json",
-    "missing_field", "not_a_number", "negative", "zero",
+    "missing_field", "not_a_number", "negative", "zero", "redirect", "implausible",
+    "bad_timestamp", "stale",
 )
+# Reasons that say the source itself is wrong: the price kept from it is dropped too.
+DISTRUSTED = ("implausible", "stale", "bad_timestamp")
 
 
 class PriceFetchError(Exception):
@@ -49,15 +52,14 @@ def _index_ok(part: str, length: int) -> bool:
     return part.isdigit() and int(part) < length
 
 
-def parse_price(body: bytes, field: str) -> float:
-    """The positive finite number at dotted ``field`` in a JSON body (``data.0.price``).
-
-    Numeric strings are accepted (several exchanges quote prices as strings); booleans are not.
-    """
+def _load(body: bytes) -> Any:
     try:
-        doc: Any = json.loads(body.decode("utf-8"), parse_float=Decimal)
-    except (UnicodeDecodeError, ValueError):
-        raise PriceFetchError("bad_json", f"{len(body)} bytes are not JSON") from None
+        return json.loads(body.decode("utf-8"), parse_float=Decimal)
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise PriceFetchError("bad_json", "the answer is not JSON") from None
+
+
+def _at(doc: Any, field: str) -> Any:
     node = doc
     for part in field.split("."):
         if isinstance(node, dict) and part in node:
@@ -65,15 +67,32 @@ def parse_price(body: bytes, field: str) -> float:
         elif isinstance(node, list) and _index_ok(part, len(node)):
             node = node[int(part)]
         else:
-            raise PriceFetchError("missing_field", f"no {part!r} on the path {field!r}")
+            raise PriceFetchError("missing_field", f"no {part[:40]!r} on the path {field!r}")
+    return node
+
+
+def _number(node: Any, field: str) -> Decimal:
     if isinstance(node, bool) or not isinstance(node, (int, Decimal, str)):
         raise PriceFetchError("not_a_number", f"{field} is a {type(node).__name__}")
     try:
-        value = Decimal(node.strip()) if isinstance(node, str) else Decimal(node)
+        value = Decimal(node.strip()[:64]) if isinstance(node, str) else Decimal(node)
     except InvalidOperation:
         raise PriceFetchError("not_a_number", f"{field} is not numeric") from None
     if not value.is_finite() or not math.isfinite(float(value)):
         raise PriceFetchError("not_a_number", f"{field} is not a finite number")
+    return value
+
+
+def parse_price(body: bytes, field: str) -> float:
+    """The positive finite number at dotted ``field`` in a JSON body (``data.0.price``).
+
+    Numeric strings are accepted (several exchanges quote prices as strings); booleans are not.
+    """
+    return _price_at(_load(body), field)
+
+
+def _price_at(doc: Any, field: str) -> float:
+    value = _number(_at(doc, field), field)
     if value < 0:
         raise PriceFetchError("negative", f"{field} is below zero")
     if value == 0:
@@ -81,40 +100,79 @@ def parse_price(body: bytes, field: str) -> float:
     return float(value)
 
 
-def fetch_body(url: str, timeout: float, user_agent: str, max_bytes: int = MAX_BODY_BYTES) -> bytes:
-    """GET ``url``; the whole exchange must finish within ``timeout`` seconds (a server that
-    trickles bytes would otherwise keep a per-read timeout alive forever)."""
-    deadline = time.monotonic() + timeout
-    request = urllib.request.Request(
-        url, headers={"User-Agent": user_agent, "Accept": "application/json"}
-    )
+def parse_timestamp(node: Any, field: str) -> float:
+    """A source timestamp as Unix seconds: seconds or milliseconds since 1970, or ISO 8601."""
+    if isinstance(node, str) and not node.strip().lstrip("-").replace(".", "", 1).isdigit():
+        try:
+            parsed = datetime.fromisoformat(node.strip()[:64].replace("Z", "+00:00"))
+        except ValueError:
+            raise PriceFetchError("bad_timestamp", f"{field} is not a time") from None
+        if parsed.tzinfo is None:
+            raise PriceFetchError("bad_timestamp", f"{field} has no time zone")
+        return parsed.timestamp()
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
-            chunks: list[bytes] = []
-            size = 0
-            while True:
-                if time.monotonic() > deadline:
-                    raise PriceFetchError("timeout", f"answer not complete within {timeout:g} s")
-                chunk = response.read(65536)
-                if not chunk:
-                    break
-                size += len(chunk)
-                if size > max_bytes:
-                    raise PriceFetchError("too_large", f"answer over {max_bytes} bytes")
-                chunks.append(chunk)
-            return b"".join(chunks)
-    except urllib.error.HTTPError as exc:
-        raise PriceFetchError("http_status", f"HTTP {exc.code}") from None
-    except TimeoutError:
-        raise PriceFetchError("timeout", f"no answer within {timeout:g} s") from None
-    except urllib.error.URLError as exc:
-        if isinstance(exc.reason, TimeoutError):
-            raise PriceFetchError("timeout", f"no answer within {timeout:g} s") from None
-        raise PriceFetchError("unreachable", type(exc.reason).__name__) from None
-    except http.client.HTTPException as exc:  # not HTTP at all, truncated body
-        raise PriceFetchError("bad_http", type(exc).__name__) from None
-    except (OSError, ValueError) as exc:  # connection reset mid-answer
-        raise PriceFetchError("unreachable", type(exc).__name__) from None
+        value = float(_number(node, field))
+    except PriceFetchError:
+        raise PriceFetchError("bad_timestamp", f"{field} is not a time") from None
+    if value > 1e11:  # milliseconds (seconds reach 1e11 only in the year 5138)
+        value /= 1000.0
+    if value <= 0:
+        raise PriceFetchError("bad_timestamp", f"{field} is not a time")
+    return value
+
+
+def parse_quote(body: bytes, config: PriceConfig, now: float) -> tuple[float, float]:
+    """(USD per BTC, time of the quote) from an answer, checked against the config's bounds.
+
+    Refused: a price outside ``min_usd..max_usd`` (``implausible``), and with
+    ``timestamp_field`` a quote the source itself dates older than ``max_age_seconds``
+    (``stale``) or in the future (``bad_timestamp``).
+    """
+    assert config.field is not None
+    doc = _load(body)
+    usd = _price_at(doc, config.field)
+    if not config.min_usd <= usd <= config.max_usd:
+        raise PriceFetchError(
+            "implausible",
+            f"{usd:.6g} USD/BTC is outside the plausible range {config.min_usd:g}.."
+            f"{config.max_usd:g} (economics.price.min_usd/max_usd)",
+        )
+    at = now
+    if config.timestamp_field:
+        at = parse_timestamp(_at(doc, config.timestamp_field), config.timestamp_field)
+        if at > now + FUTURE_TOLERANCE_SECONDS:
+            raise PriceFetchError("bad_timestamp", f"the quote is dated {at - now:.0f} s ahead")
+        at = min(at, now)
+        if now - at > config.max_age_seconds:
+            raise PriceFetchError(
+                "stale", f"the source dates its quote {now - at:.0f} s ago (max "
+                f"{config.max_age_seconds:g} s)"
+            )
+    return usd, at
+
+
+_KIND_REASON = {
+    "timeout": "timeout", "redirect": "redirect", "too_large": "too_large",
+    "bad_http": "bad_http", "bad_url": "unreachable", "connection": "unreachable",
+    "tls": "unreachable", "tls_verify": "unreachable",
+}
+
+
+def fetch_body(url: str, timeout: float, user_agent: str, max_bytes: int = MAX_BODY_BYTES) -> bytes:
+    """GET ``url`` through the bounded client: the whole exchange within ``timeout`` seconds,
+    at most ``max_bytes`` of answer, and a redirect is a failure (never followed)."""
+    try:
+        resp = outbound.request(
+            "GET", url, timeout=timeout, max_body=max_bytes,
+            headers={"User-Agent": user_agent, "Accept": "application/json"},
+        )
+    except outbound.OutboundError as exc:
+        if exc.kind == "too_large" and exc.status is not None and not 200 <= exc.status < 300:
+            raise PriceFetchError("http_status", f"HTTP {exc.status}") from None
+        raise PriceFetchError(_KIND_REASON[exc.kind], str(exc)) from None
+    if not 200 <= resp.status < 300:
+        raise PriceFetchError("http_status", f"HTTP {resp.status}")
+    return resp.body
 
 
 def _host(url: str) -> str:
@@ -153,11 +211,11 @@ class PriceJob:
         assert self.config.url is not None and self.config.field is not None
         try:
             body = self.fetch(self.config.url, self.config.timeout_seconds, self.config.user_agent)
-            usd = parse_price(body, self.config.field)
+            usd, at = parse_quote(body, self.config, now)
         except PriceFetchError as exc:
             self._failed(exc, now)
             return
-        self._good(PriceQuote(usd, now, "http", self.config.max_age_seconds), now)
+        self._good(PriceQuote(usd, at, "http", self.config.max_age_seconds), now)
 
     def _good(self, quote: PriceQuote, now: float) -> None:
         if self._state != "ok":
@@ -171,6 +229,10 @@ class PriceJob:
 
     def _failed(self, exc: PriceFetchError, now: float) -> None:
         state = f"failed:{exc.reason}"
+        if exc.reason in DISTRUSTED and self.last_good is not None:
+            # the source is wrong now: nothing it said is exported until it answers sanely
+            self.last_good = None
+            self.store.set_global("price", None)
         kept = self.last_good
         if state != self._state:
             if kept is not None and kept.is_fresh(now):

@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from .describe import describe
 from .loader import ConfigError, LineMap, format_loc, interpolate_env, load_yaml
 from .models import Config, NodeConfig
 
@@ -19,23 +20,7 @@ __all__ = ["Config", "ConfigError", "NodeConfig", "load_config", "validation_pro
 
 
 def _describe(err: Mapping[str, Any]) -> str:
-    kind = err.get("type", "")
-    msg = str(err.get("msg", ""))
-    if kind == "extra_forbidden":
-        return "unknown key; check the spelling against config/hashwatch.example.yaml"
-    if kind == "missing":
-        return "required key is missing"
-    if msg.startswith("Value error, "):
-        msg = msg[len("Value error, ") :]
-    if msg.startswith("Assertion failed, "):
-        msg = msg[len("Assertion failed, ") :]
-    inp = err.get("input")
-    if kind == "path_type":
-        return f"expected a file or directory path (got {inp!r})"
-    if kind.endswith(("_type", "_parsing")) or kind in ("literal_error", "enum"):
-        if not isinstance(inp, (dict, list)):
-            return f"{msg} (got {inp!r})"
-    return msg
+    return describe(err, unknown_key="check the spelling against config/hashwatch.example.yaml")
 
 
 def _user_loc(loc: tuple, data: Any) -> tuple:

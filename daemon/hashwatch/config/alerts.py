@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, field_validator, model_validator
 
 from .secrets import SecretFileModel, StrictModel
+from .urls import check_url_port
 
 Severity = Literal["info", "warning", "critical"]
 ChannelName = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
@@ -24,6 +25,7 @@ def _check_http_url(url: str) -> None:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError("expected an http(s) URL (value not shown: it is a secret)")
+    check_url_port(url)
 
 
 class SlackChannel(SecretFileModel):

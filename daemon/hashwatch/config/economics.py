@@ -12,16 +12,26 @@ from urllib.parse import urlsplit
 from pydantic import Field, field_validator, model_validator
 
 from .secrets import StrictModel
+from .urls import check_url_port
 
 _FIELD_PATH = r"^[^.\s]+(\.[^.\s]+)*$"
 
 
 class PriceConfig(StrictModel):
-    """Where the BTC/USD price comes from: a fixed value or an HTTP JSON endpoint."""
+    """Where the BTC/USD price comes from: a fixed value or an HTTP JSON endpoint.
+
+    ``min_usd``/``max_usd`` bound what a source may claim: a quote outside is refused (logged,
+    USD series absent) so a broken or hostile source cannot fake a margin. ``timestamp_field``
+    names the source's own quote time (seconds, milliseconds or ISO 8601): staleness is then
+    measured from it, not from when hashwatch happened to fetch.
+    """
 
     static_usd: float | None = Field(default=None, gt=0, le=100_000_000)
     url: str | None = None
     field: str | None = Field(default=None, pattern=_FIELD_PATH, max_length=200)
+    timestamp_field: str | None = Field(default=None, pattern=_FIELD_PATH, max_length=200)
+    min_usd: float = Field(default=100.0, gt=0)
+    max_usd: float = Field(default=10_000_000.0, gt=0, le=1e12)
     timeout_seconds: float = Field(default=5.0, gt=0, le=60)
     max_age_seconds: float = Field(default=900.0, gt=0, le=7 * 86400)
     user_agent: str = Field(default="hashwatch (+https://github.com/hashwatch)", min_length=1)
@@ -34,6 +44,7 @@ class PriceConfig(StrictModel):
         parts = urlsplit(v)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError("expected a URL like https://api.example.com/price")
+        check_url_port(v)
         return v
 
     @model_validator(mode="after")
@@ -45,8 +56,18 @@ class PriceConfig(StrictModel):
                 "url needs field: the dotted path to the price in the JSON answer, "
                 "e.g. bitcoin.usd or data.0.price"
             )
-        if self.static_usd is not None and self.field is not None:
-            raise ValueError("field only applies to url; remove it, or use url, not static_usd")
+        if self.static_usd is not None and (self.field or self.timestamp_field):
+            raise ValueError(
+                "field and timestamp_field only apply to url; remove them, or use url, not "
+                "static_usd"
+            )
+        if self.min_usd >= self.max_usd:
+            raise ValueError(f"min_usd {self.min_usd:g} must be below max_usd {self.max_usd:g}")
+        if self.static_usd is not None and not self.min_usd <= self.static_usd <= self.max_usd:
+            raise ValueError(
+                f"static_usd {self.static_usd:g} is outside min_usd..max_usd "
+                f"({self.min_usd:g}..{self.max_usd:g}); fix the price or widen the range"
+            )
         return self
 
 

@@ -19,6 +19,7 @@ from .economics import EconomicsConfig
 from .fees import FeesConfig
 from .pools import PoolsConfig
 from .secrets import SecretFileModel, StrictModel
+from .urls import check_endpoint_port, check_url_port
 
 Network = Literal["main", "test", "testnet3", "testnet4", "signet", "regtest"]
 
@@ -57,10 +58,7 @@ class NodeConfig(SecretFileModel):
             raise ValueError("expected a URL like http://127.0.0.1:8332/")
         if parts.username or parts.password:
             raise ValueError("put credentials in user/password(_file) or cookie_file, not the URL")
-        try:
-            _ = parts.port  # urlsplit checks the port only when asked
-        except ValueError:
-            raise ValueError("the port in the URL is not a number from 1 to 65535") from None
+        check_url_port(v)
         return v
 
     @field_validator("zmq_sequence", "zmq_hashblock")
@@ -68,6 +66,8 @@ class NodeConfig(SecretFileModel):
     def _zmq(cls, v: str | None) -> str | None:
         if v is not None and not v.startswith(("tcp://", "ipc://")):
             raise ValueError("expected a ZMQ endpoint like tcp://127.0.0.1:28332")
+        if v is not None:
+            check_endpoint_port(v)
         return v
 
     @model_validator(mode="after")

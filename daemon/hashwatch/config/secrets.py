@@ -19,14 +19,30 @@ class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+MAX_SECRET_BYTES = 64 * 1024
+
+
 def read_secret_file(path: str | Path) -> str:
+    """The stripped content of a regular, non-empty secret file of at most 64 KiB.
+
+    A FIFO or device is refused without blocking (it would hang start-up or be read forever);
+    an empty file is refused (an empty password is never what was meant).
+    """
+    from .loader import ConfigError, read_regular_file  # loader imports nothing from here
+
     p = Path(path).expanduser()
     try:
-        return p.read_text(encoding="utf-8").strip()
+        raw = read_regular_file(p, MAX_SECRET_BYTES, "secret")
+        text = raw.decode("utf-8").strip()
     except FileNotFoundError:
         raise ValueError(f"secret file {p} not found") from None
-    except (PermissionError, IsADirectoryError, UnicodeDecodeError) as exc:
-        raise ValueError(f"cannot read secret file {p}: {type(exc).__name__}") from None
+    except ConfigError as exc:
+        raise ValueError(exc.problems[0]) from None
+    except UnicodeDecodeError:
+        raise ValueError(f"cannot read secret file {p}: UnicodeDecodeError") from None
+    if not text:
+        raise ValueError(f"secret file {p} is empty; put the secret in it")
+    return text
 
 
 class SecretFileModel(StrictModel):

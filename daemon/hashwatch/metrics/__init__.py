@@ -15,6 +15,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
+from ..safetext import cap_label
 from ..snapshot.store import Snapshot
 
 PREFIX = "hashwatch_"
@@ -69,9 +70,17 @@ class SnapshotCollector(Collector):
         yield success
 
 
+class _CappedGauge(GaugeMetricFamily):
+    """Label values can come from outside (pool names, tags): capped, kept distinct."""
+
+    def add_metric(self, labels: Sequence[str], value: float, timestamp: float | None = None
+                   ) -> None:
+        super().add_metric([cap_label(str(v)) for v in labels], value, timestamp)
+
+
 def gauge(name: str, documentation: str, labels: Sequence[str] = ("node",)) -> GaugeMetricFamily:
     """A gauge family with the project prefix; ``name`` must already carry its unit."""
-    return GaugeMetricFamily(PREFIX + name, documentation, labels=list(labels))
+    return _CappedGauge(PREFIX + name, documentation, labels=list(labels))
 
 
 def nodes_up(snapshot: Snapshot) -> Iterator[tuple[str, object]]:

@@ -23,6 +23,11 @@ Authorizer = Callable[[BaseHTTPRequestHandler], bool]
 
 
 class _Server(ThreadingHTTPServer):
+    # The listen backlog: socketserver's default of 5 made 20 parallel scrapers (a Prometheus
+    # HA pair plus federation plus humans) see SYN retries costing seconds. The kernel caps it
+    # at net.core.somaxconn.
+    request_queue_size = 128
+
     def handle_error(self, request: object, client_address: object) -> None:
         """Scrapers that hang up or time out are routine: log one line, never a traceback."""
         exc = sys.exc_info()[1]
@@ -111,6 +116,7 @@ class MetricsServer:
 
         self._httpd = _Server((listen, port), Handler)
         self._httpd.daemon_threads = True
+        self.scheme = "https" if wrap_socket is not None else "http"
         if wrap_socket is not None:
             self._httpd.socket = wrap_socket(self._httpd.socket)
         self._thread: threading.Thread | None = None
@@ -123,6 +129,13 @@ class MetricsServer:
     def address(self) -> str:
         return str(self._httpd.server_address[0])
 
+    @property
+    def url(self) -> str:
+        """Where /metrics is served, with the scheme it really speaks (https under TLS)."""
+        host = self.address
+        host = f"[{host}]" if ":" in host else host
+        return f"{self.scheme}://{host}:{self.port}/metrics"
+
     def start(self) -> None:
         self._thread = threading.Thread(
             target=self._httpd.serve_forever,
@@ -133,7 +146,8 @@ class MetricsServer:
         self._thread.start()
 
     def stop(self) -> None:
-        self._httpd.shutdown()
+        if self._thread is not None:  # shutdown() waits for serve_forever, which must be running
+            self._httpd.shutdown()
         self._httpd.server_close()
         if self._thread is not None:
             self._thread.join(timeout=5)

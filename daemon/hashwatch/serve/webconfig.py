@@ -38,6 +38,7 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationError
 
+from ..config.describe import describe
 from ..config.loader import ConfigError, LineMap, format_loc, load_yaml
 from ..config.secrets import StrictModel
 from .auth import REALM, BasicAuth, parse_basic_header
@@ -81,7 +82,9 @@ class WebConfigModel(StrictModel):
 # -- loading and validation --------------------------------------------------------------------
 
 
-def _describe(err: Mapping[str, Any]) -> str:
+def _special(err: Mapping[str, Any]) -> str | None:
+    """What only a web config says: unsupported exporter-toolkit keys, client auth types that
+    skip verification, and bcrypt hashes (never echoed: a plain password may have been typed)."""
     loc = tuple(err["loc"])
     kind = err.get("type", "")
     if kind == "extra_forbidden":
@@ -91,24 +94,23 @@ def _describe(err: Mapping[str, Any]) -> str:
         if len(loc) > 1 and loc[0] == "tls_server_config":
             return ("unknown key; tls_server_config takes cert_file, key_file, client_auth_type, "
                     "client_ca_file, min_version, max_version")
-        return ("unknown key; a web config file takes tls_server_config and basic_auth_users "
-                "(Prometheus exporter-toolkit format)")
-    if kind == "missing":
-        return "required key is missing"
+        return None
     if kind == "literal_error" and loc[-1] == "client_auth_type" and err.get("input") in (
         _NO_VERIFY_TYPES
     ):
         return (f"{err['input']} is not supported (it accepts unverified certificates); use "
                 "VerifyClientCertIfGiven or RequireAndVerifyClientCert with client_ca_file")
-    msg = str(err.get("msg", ""))
-    inp = err.get("input")
-    if loc[:1] == ("basic_auth_users",):
+    if loc[:1] == ("basic_auth_users",) and kind != "missing":
         if len(loc) == 2:
             return _NOT_A_HASH
         return "expected a mapping of user name to bcrypt hash, like prometheus: $2b$10$..."
-    if not isinstance(inp, (dict, list)):
-        return f"{msg} (got {inp!r})"
-    return msg
+    return None
+
+
+def _describe(err: Mapping[str, Any]) -> str:
+    return describe(err, special=_special, unknown_key=(
+        "a web config file takes tls_server_config and basic_auth_users (Prometheus "
+        "exporter-toolkit format)"))
 
 
 def _problem(lines: LineMap, loc: tuple[Any, ...], message: str) -> str:
@@ -182,7 +184,7 @@ def _check_tls(
 def load_web_config(path: str | Path) -> WebConfig:
     """Read and validate ``path``; raise :class:`ConfigError` listing every problem."""
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():  # anything else (a FIFO, a directory) is load_yaml's to refuse
         raise ConfigError([f"{path}: web config file not found; create it or fix "
                            "metrics.web_config_file"])
     data, lines = load_yaml(path, what="web config")

@@ -36,11 +36,12 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace, stop: threading.Event | None = None) -> int:
     """Start the node, print how to reach it, serve until a signal (or `stop` is set)."""
+    from ..cli import print_problems
     from .node import SimNode
     from .scenario import ScenarioError
 
     if (args.rpc_user is None) != (args.rpc_password is None):
-        print("error: --rpc-user and --rpc-password go together")
+        print_problems(["--rpc-user and --rpc-password go together"])
         return 2
     try:
         node = SimNode(scenario=args.scenario, speed=args.speed, datadir=args.datadir,
@@ -48,7 +49,7 @@ def run(args: argparse.Namespace, stop: threading.Event | None = None) -> int:
                        zmq=not args.no_zmq, zmq_port=args.zmq_port, bind=args.bind,
                        port=args.port)
     except ScenarioError as exc:
-        print(f"error: {exc}")
+        print_problems([str(exc)])
         return 2
     stop = stop or threading.Event()
     previous = {}

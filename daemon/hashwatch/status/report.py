@@ -15,6 +15,7 @@ from typing import TextIO
 
 from ..config import Config
 from ..daemon import Daemon
+from ..safetext import safe_text
 from ..snapshot.store import NodeSnapshot, NodeStatus, Snapshot
 
 FEATURES = ("difficulty", "fees", "economics", "pools")
@@ -74,7 +75,7 @@ def render_status(snapshot: Snapshot, now: float) -> str:
                 section = feature
                 if feature != "base":
                     lines.append(f"  [{feature}]")
-            lines.append(f"  {label:<{width}}  {value}")
+            lines.append(f"  {label:<{width}}  {safe_text(value, 1000)}")  # node text: no ESC
         lines.append("")
     return "\n".join(lines)
 

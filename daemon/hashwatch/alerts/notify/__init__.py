@@ -5,7 +5,9 @@ Why one error: the delivery worker decides retry or give-up from ``NotifyError.r
 exceptions are converted inside each notifier; URLs carrying secrets never appear in messages.
 
 A notifier is any object with ``name``, ``type`` and ``send(payload, idem_key)``; the payload is
-the plain dict stored in the outbox (see ``hashwatch.alerts.service.build_payload``).
+the plain dict stored in the outbox (see ``hashwatch.alerts.service.build_payload``). HTTP
+notifiers send through :func:`hashwatch.alerts.notify._http.post` (the bounded client
+:mod:`hashwatch.outbound`: no redirects, one total deadline, capped answers), never urllib.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ REASONS = (
     "bad_config",
     "smtp_4xx",
     "smtp_5xx",
+    "redirect",
+    "bad_response",
 )
 SEVERITY_COLOURS = {"critical": "#d32f2f", "warning": "#f9a825", "info": "#1e88e5"}
 RESOLVED_COLOUR = "#2e7d32"

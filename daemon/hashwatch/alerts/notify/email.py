@@ -2,6 +2,10 @@
 
 Why a stable Message-ID derived from the idempotency key: if a crash makes the outbox send the
 same notification twice, mail clients and list servers can recognise the duplicate.
+
+Why a watchdog: smtplib's timeout bounds each socket operation, so a server answering a byte
+per second could hold the channel for hours. ``timeout_seconds`` is the whole conversation's
+deadline: past it the socket is shut down and the attempt fails as ``timeout``.
 """
 
 from __future__ import annotations
@@ -9,7 +13,9 @@ from __future__ import annotations
 import hashlib
 import html
 import smtplib
+import socket
 import ssl
+import threading
 from collections.abc import Mapping
 from email import policy as email_policy
 from email.message import EmailMessage
@@ -89,13 +95,40 @@ class EmailNotifier:
     def send(self, payload: Mapping[str, Any], idem_key: str) -> None:
         cfg = self.cfg
         msg = build_message(cfg, payload, idem_key)
+        if cfg.security == "ssl":
+            smtp: smtplib.SMTP = smtplib.SMTP_SSL(timeout=cfg.timeout_seconds, context=self._tls())
+        else:
+            smtp = smtplib.SMTP(timeout=cfg.timeout_seconds)
+        smtp._host = cfg.host  # type: ignore[attr-defined]  # TLS server name; connect() skips it
+        expired = threading.Event()
+
+        def abort() -> None:
+            expired.set()
+            sock = getattr(smtp, "sock", None)
+            if sock is not None:
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+        watchdog = threading.Timer(cfg.timeout_seconds, abort)
+        watchdog.daemon = True
+        watchdog.start()
         try:
-            if cfg.security == "ssl":
-                smtp: smtplib.SMTP = smtplib.SMTP_SSL(
-                    cfg.host, cfg.effective_port, timeout=cfg.timeout_seconds, context=self._tls()
-                )
-            else:
-                smtp = smtplib.SMTP(cfg.host, cfg.effective_port, timeout=cfg.timeout_seconds)
+            self._converse(smtp, msg)
+        except NotifyError as exc:
+            if expired.is_set():
+                raise NotifyError("timeout", f"{self._where}: no complete exchange within "
+                                  f"{cfg.timeout_seconds:g} s", retryable=True) from None
+            raise exc from None
+        finally:
+            watchdog.cancel()
+            smtp.close()
+
+    def _converse(self, smtp: smtplib.SMTP, msg: EmailMessage) -> None:
+        cfg = self.cfg
+        try:
+            smtp.connect(cfg.host, cfg.effective_port)
             with smtp:
                 if cfg.security == "starttls":
                     smtp.starttls(context=self._tls())

@@ -1,24 +1,29 @@
-"""Slack incoming webhooks via slack_sdk's ``WebhookClient``: Block Kit, colour by severity.
+"""Slack incoming webhooks: Block Kit, colour by severity, sent through the bounded client.
 
-Why no SDK retries: the outbox owns retrying (with backoff and Retry-After across restarts), so
-the client gets ``retry_handlers=[]``; a second retry layer would multiply attempts. The SDK
-logs the full URL at debug level, so it gets its own logger pinned at WARNING.
+Why not slack_sdk's ``WebhookClient`` for sending: it sits on ``urllib.request.urlopen``, which
+follows redirects (a POST answered with 301/302/303 becomes a GET, possibly to another origin,
+and its 200 looked like a delivery), bounds each socket read rather than the call, and reads
+the answer whatever its size; none of that can be switched off through its options. So the
+message is sent with :func:`._http.post` (no redirects, one total deadline, capped answer),
+and slack_sdk is kept for what it is good at: its Block Kit models validate the blocks
+(lengths, field counts) before anything leaves. Retrying is the outbox's job only.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping
 from typing import Any
 
-from slack_sdk.webhook import WebhookClient
+from slack_sdk.errors import SlackObjectFormationError
+from slack_sdk.models.blocks import Block
 
 from ...config.alerts import SlackChannel
-from . import RESOLVED_COLOUR, SEVERITY_COLOURS, NotifyError, http_error, redact_url, title
-from ._http import transport_error
+from . import RESOLVED_COLOUR, SEVERITY_COLOURS, redact_url, title
+from ._http import post
 
-_sdk_log = logging.getLogger("hashwatch.alerts.notify.slack_sdk")
-_sdk_log.setLevel(logging.WARNING)  # the SDK's debug lines contain the webhook URL
+log = logging.getLogger("hashwatch.alerts.notify.slack")
 
 
 def _num(v: Any) -> str:
@@ -72,29 +77,41 @@ def blocks(payload: Mapping[str, Any]) -> tuple[str, list[dict[str, Any]]]:
     return head, [{"color": colour, "blocks": out}]
 
 
+def validated(attachments: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
+    """The attachments after slack_sdk's Block Kit checks, or None if Slack would refuse them."""
+    try:
+        for att in attachments:
+            for block in att["blocks"]:
+                parsed = Block.parse(block)
+                if parsed is None:
+                    return None
+                parsed.validate_json()
+    except (SlackObjectFormationError, KeyError, TypeError, ValueError):
+        return None
+    return attachments
+
+
 class SlackNotifier:
     type = "slack"
 
     def __init__(self, cfg: SlackChannel):
         self.name = cfg.name
-        url = cfg.webhook_url.get_secret_value()
-        self._where = f"slack channel {cfg.name!r} ({redact_url(url)})"
-        self._client = WebhookClient(
-            url, timeout=int(max(1, cfg.timeout_seconds)), retry_handlers=[], logger=_sdk_log
-        )
+        self._url = cfg.webhook_url.get_secret_value()
+        self._timeout = cfg.timeout_seconds
+        self._where = f"slack channel {cfg.name!r} ({redact_url(self._url)})"
 
     def send(self, payload: Mapping[str, Any], idem_key: str) -> None:
         text, attachments = blocks(payload)
-        try:
-            resp = self._client.send(text=text, attachments=attachments)
-        except NotifyError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - converted here, nowhere else
-            raise transport_error(exc, self._where) from None
-        err = http_error(
-            resp.status_code,
-            self._where,
-            (resp.headers or {}).get("Retry-After") or (resp.headers or {}).get("retry-after"),
-        )
-        if err is not None:
-            raise err
+        message: dict[str, Any] = {"text": text}
+        checked = validated(attachments)
+        if checked is not None:
+            message["attachments"] = checked
+        else:  # a plain-text alert beats an alert Slack refuses
+            log.warning("event=slack_blocks_invalid channel=%s key=%s fallback=text",
+                        self.name, idem_key)
+        body = json.dumps(message).encode()
+        headers = {
+            "Content-Type": "application/json;charset=utf-8",
+            "User-Agent": "hashwatch-alerts",
+        }
+        post(self._url, body, headers, timeout=self._timeout, where=self._where)

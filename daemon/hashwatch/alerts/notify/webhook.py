@@ -8,15 +8,13 @@ key, so a receiver that cares can drop it.
 from __future__ import annotations
 
 import json
-import urllib.error
-import urllib.request
 from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any
 
 from ...config.alerts import WebhookChannel
-from . import NotifyError, http_error, redact_url
-from ._http import transport_error
+from . import redact_url
+from ._http import post
 
 ZERO_TIME = "0001-01-01T00:00:00Z"
 
@@ -78,20 +76,4 @@ class WebhookNotifier:
         }
         if self._token:
             headers["Authorization"] = f"Bearer {self._token}"
-        req = urllib.request.Request(self._url, data=body, headers=headers, method="POST")
-        try:
-            with urllib.request.urlopen(req, timeout=self._timeout) as resp:  # noqa: S310
-                status, retry_after = resp.status, resp.headers.get("Retry-After")
-                resp.read()
-        except urllib.error.HTTPError as exc:
-            status, retry_after = exc.code, exc.headers.get("Retry-After") if exc.headers else None
-            exc.close()
-        except ValueError:
-            raise NotifyError(
-                "bad_config", f"{self._where}: invalid URL", retryable=False
-            ) from None
-        except Exception as exc:  # noqa: BLE001 - converted here, nowhere else
-            raise transport_error(exc, self._where) from None
-        err = http_error(status, self._where, retry_after)
-        if err is not None:
-            raise err
+        post(self._url, body, headers, timeout=self._timeout, where=self._where)
