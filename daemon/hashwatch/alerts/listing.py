@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-if TYPE_CHECKING:
-    from .service import AlertService
+from .rules import Rule
+from .state import AlertState
+from .store import AlertStore
+
+
+class AlertView(Protocol):
+    """What a listing reads (the service offers it; no import of the service: no cycle)."""
+
+    rules_by_name: Mapping[str, Rule]
+    store: AlertStore
+
+    def active(self) -> list[AlertState]: ...
 
 
 def _when(t: float | None) -> str:
@@ -19,7 +30,7 @@ def _num(v: float | None) -> str:
     return "-" if v is None else f"{v:.6g}"
 
 
-def describe(service: AlertService) -> str:
+def describe(service: AlertView) -> str:
     lines = []
     active = service.active()
     lines.append(f"Active alerts: {len(active)}")
@@ -28,8 +39,8 @@ def describe(service: AlertService) -> str:
         labels = ",".join(f"{k}={v}" for k, v in s.labels)
         since = s.firing_since if s.state == "firing" else s.pending_since
         lines.append(
-            f"  {s.state:<8} {rule.severity:<8} {s.rule} node={s.node or '-'}"
-            f"{' ' + labels if labels else ''} value={_num(s.value)} observed={_num(s.observed)}"
+            f"  {s.state:<8} {rule.severity:<8} {s.rule}"
+            f"{' node=' + (s.node or '-') if s.node or not labels else ''}{' ' + labels if labels else ''} value={_num(s.value)} observed={_num(s.observed)}"
             f" since={_when(since)}"
         )
     depth = service.store.outbox_depth()

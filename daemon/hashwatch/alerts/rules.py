@@ -22,6 +22,7 @@ from ..config.secrets import StrictModel
 
 Op = Literal["<", "<=", ">", ">=", "==", "!="]
 Kind = Literal["threshold", "change", "baseline_ratio", "new_low", "new_high", "age"]
+Scope = Literal["network", "node"]
 HISTORY_KINDS = ("change", "baseline_ratio", "new_low", "new_high")
 
 _DUR_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
@@ -77,6 +78,8 @@ TEMPLATE_FIELDS = (
     "window",
     "labels",
     "indicator",
+    "network",
+    "site",
 )
 
 
@@ -107,6 +110,11 @@ class Rule(StrictModel):
     labels: dict[str, str] = Field(default_factory=dict)
     inhibited_by_node_health: bool = False
     channels: list[str] | None = None
+    # Whose fact is this? ``network``: the same on every node of a chain (difficulty, fees,
+    # pools...), identified by ``network`` so N daemons raise ONE alert that Alertmanager merges;
+    # ``node``: about one node (down, lagging), identified by ``node`` (and ``site``). Default:
+    # ``node`` for ``node_*`` indicators, ``network`` for everything else (see default_scope).
+    scope: Scope | None = None
     summary: str = "{rule} on {node}: {indicator} = {value:g}"
     description: str = ""
     # Wording for the resolve message; the firing templates are used when not set.
@@ -126,6 +134,8 @@ class Rule(StrictModel):
             status="firing",
             window="1h",
             indicator="x",
+            network="main",
+            site="s",
             labels=_AnyLabels(),
         )
         try:
@@ -140,6 +150,8 @@ class Rule(StrictModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> Rule:
+        if self.scope is None:
+            object.__setattr__(self, "scope", default_scope(self.indicator))
         defaults: dict[str, tuple[Op, float]] = {"new_low": ("<=", 1.0), "new_high": (">=", 1.0)}
         if self.op is None or self.threshold is None:
             if self.kind not in defaults:
@@ -167,6 +179,13 @@ class Rule(StrictModel):
             if self.op in ("==", "!="):
                 raise ValueError("resolve_threshold: not allowed with op == or !=")
         return self
+
+
+def default_scope(indicator: str) -> Scope:
+    """Node-health indicators (``node_up``, ``node_best_block_time_seconds``...) are facts about
+    one node; every other indicator (difficulty, hashrate, fees, mempool, economics, pools) is
+    derived from the chain and the mempool, which every healthy node of a network shares."""
+    return "node" if indicator.startswith("node_") else "network"
 
 
 class _AnyLabels(dict):
