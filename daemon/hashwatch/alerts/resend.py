@@ -8,10 +8,16 @@ like any message: one row per (alert instance, channel, period), keyed ``.../ref
 so replays and restarts add nothing twice. A re-send waits for its firing row to be delivered
 (``depends_on``), and the notifier asks :meth:`Resender.wanted` before sending, so a late retry
 never re-opens an alert that resolved meanwhile.
+
+Periods are wall-clock time (``clock``), not the engine's clock: ``endsAt`` is compared with
+Alertmanager's own clock, so the cadence that keeps it in the future must be on the same one.
+After a restart the first evaluation re-sends every firing alert (nothing says when it was last
+sent); a new alert's first period is covered by its firing message.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -30,7 +36,7 @@ class Resender:
         store: AlertStore,
         engine: Engine,
         payload_of: PayloadOf,
-        clock: Callable[[], float],
+        clock: Callable[[], float] = time.time,
     ):
         self.delays = {
             name: float(n.resend_delay)
@@ -59,8 +65,10 @@ class Resender:
                     continue
                 if firing is None:
                     firing = self.store.firing_channels(s.fingerprint, s.instance)
-                if ch not in firing or int((s.firing_since or now) // delay) == period:
-                    self._done[key] = period  # not routed here, or the firing covers it
+                if ch not in firing:
+                    # not routed here, or the firing row is being committed right now (it is
+                    # this period's message): look again next period
+                    self._done[key] = period
                     continue
                 payload = self.payload_of(self.engine.transition(s, "repeat"))
                 payload.update(transition="refresh", refresh_at=now)

@@ -70,6 +70,7 @@ class AlertService:
         *,
         fault: Fault | None = None,
         rng: Callable[[], float] | None = None,
+        resend_clock: Callable[[], float] | None = None,
     ):
         """Raises ``ConfigError`` for bad rule files and ``StoreError`` if the DB cannot open."""
         self.config = config.alerts
@@ -101,7 +102,7 @@ class AlertService:
             self.store,
             self.engine,
             lambda t: build_payload(t, self.rules_by_name[t.state.rule].threshold, self._grafana),
-            clock,
+            resend_clock or time.time,
         )
         generator = self.config.external_url or (
             f"http://{config.metrics.listen}:{config.metrics.port}/"
@@ -146,7 +147,7 @@ class AlertService:
             buckets = self._unsaved_buckets + plan.buckets
             try:
                 states = {**self.engine.states, **plan.states}.values()
-                resends = self.resender.messages(states, now)
+                resends = self.resender.messages(states, self.resender.clock())
             except StoreError:
                 resends = []  # retried at the next evaluation; a firing is never held up by it
             if not plan.persist and not plan.transitions and not buckets and not resends:
@@ -169,7 +170,7 @@ class AlertService:
                 return 0
             self._unsaved_buckets = []
             self.engine.commit(plan)
-            self.resender.committed(resends, now)
+            self.resender.committed(resends, self.resender.clock())
             for t in plan.transitions:
                 log.info(
                     "event=alert_%s rule=%s node=%s fingerprint=%s instance=%d value=%s",
