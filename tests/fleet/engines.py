@@ -88,7 +88,9 @@ class Proc:
             wait_for(self._ready, timeout, f"{self.what} ready")
         except AssertionError:
             self.stop()
-            raise AssertionError(f"{self.what} did not start:\n{self.log.read_text()[-3000:]}")
+            raise AssertionError(
+                f"{self.what} did not start:\n{self.log.read_text()[-3000:]}"
+            ) from None
         return self
 
     def _ready(self) -> bool:

@@ -14,8 +14,14 @@ from hashwatch.alerts.metrics_collector import AlertsCollector
 from hashwatch.alerts.service import AlertService
 
 from ..alerts.helpers import FakeClock, RecordingServer, config, iv, snapshot
-from .engines import WebhookSink, alertmanager_config, free_port, http_json, wait_for
-from .engines import start_alertmanagers
+from .engines import (
+    WebhookSink,
+    alertmanager_config,
+    free_port,
+    http_json,
+    start_alertmanagers,
+    wait_for,
+)
 
 ONLY = "difficulty_drop"
 

@@ -23,7 +23,6 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..snapshot.store import IndicatorValue, Labels, Section, Snapshot
-from .windows import Bucket, History, SeriesKey
 from .rules import HISTORY_KINDS, Rule, human_duration, render_template
 from .state import (
     AlertState,
@@ -33,6 +32,7 @@ from .state import (
     observe,
     step,
 )
+from .windows import Bucket, History, SeriesKey
 
 __all__ = ["AlertState", "Engine", "Observation", "Plan", "Transition", "flatten", "step"]
 GLOBAL_NODE = ""
@@ -218,9 +218,11 @@ class Engine:
         node's network was unknown) now has a network identity: resolve the old one so every
         channel that saw it firing sees it end; the network alert takes over."""
         if prev.state == "pending":
-            self._record(plan, rule, prev, replace(prev, state="inactive", pending_since=None), None)
+            new = replace(prev, state="inactive", pending_since=None)
+            self._record(plan, rule, prev, new, None)
         else:
-            self._record(plan, rule, prev, replace(prev, state="resolved", resolved_at=now), "resolved")
+            new = replace(prev, state="resolved", resolved_at=now)
+            self._record(plan, rule, prev, new, "resolved")
 
     def _apply(
         self,

@@ -38,9 +38,11 @@ def describe(service: AlertView) -> str:
         rule = service.rules_by_name[s.rule]
         labels = ",".join(f"{k}={v}" for k, v in s.labels)
         since = s.firing_since if s.state == "firing" else s.pending_since
+        # network alerts are named by their `network` label; node ones by their node
+        subject = f" node={s.node or '-'}" if s.node or not labels else ""
         lines.append(
-            f"  {s.state:<8} {rule.severity:<8} {s.rule}"
-            f"{' node=' + (s.node or '-') if s.node or not labels else ''}{' ' + labels if labels else ''} value={_num(s.value)} observed={_num(s.observed)}"
+            f"  {s.state:<8} {rule.severity:<8} {s.rule}{subject}"
+            f"{' ' + labels if labels else ''} value={_num(s.value)} observed={_num(s.observed)}"
             f" since={_when(since)}"
         )
     depth = service.store.outbox_depth()

@@ -209,7 +209,9 @@ class AlertsConfig(StrictModel):
     routes: list[RouteConfig] = Field(default_factory=list)
     grafana_url: str | None = None
     # Fleets: the site this daemon watches; added as a ``site`` label to node alerts.
-    site: str | None = Field(default=None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
+    site: str | None = Field(
+        default=None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$"
+    )
     # Where people reach this daemon (``generatorURL`` of Alertmanager alerts), like Prometheus'
     # --web.external-url; default http://<metrics.listen>:<metrics.port>/.
     external_url: str | None = None

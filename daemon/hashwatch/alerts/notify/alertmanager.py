@@ -157,7 +157,7 @@ class AlertmanagerNotifier:
         if self._auth:
             headers["Authorization"] = self._auth
         errors = []
-        for url, target in zip(self._urls, self._targets):
+        for url, target in zip(self._urls, self._targets, strict=True):
             err = self._one(url, target, body, headers)
             if err is not None:
                 self.failures[(target, err.reason)] += 1
