@@ -77,13 +77,23 @@ def http_ok(url: str) -> bool:
 class Proc:
     """One engine process with its log file; ``stop`` terminates then kills, bounded."""
 
-    def __init__(self, cmd: list[str], log: Path, ready_url: str, what: str):
+    def __init__(
+        self,
+        cmd: list[str],
+        log: Path,
+        ready_url: str,
+        what: str,
+        env: dict[str, str] | None = None,
+    ):
         self.cmd, self.log, self.ready_url, self.what = cmd, log, ready_url, what
+        self.env = env
         self.popen: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 30.0) -> Proc:
         with open(self.log, "ab") as out:
-            self.popen = subprocess.Popen(self.cmd, stdout=out, stderr=subprocess.STDOUT)
+            self.popen = subprocess.Popen(
+                self.cmd, stdout=out, stderr=subprocess.STDOUT, env=self.env, cwd=self.log.parent
+            )
         try:
             wait_for(self._ready, timeout, f"{self.what} ready")
         except AssertionError:
