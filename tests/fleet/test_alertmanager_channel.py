@@ -209,3 +209,46 @@ def test_basic_auth_password_file_and_all_members_failing_is_retried(tmp_path):
         svc.close()
     finally:
         server.stop()
+
+
+def test_resend_retried_after_the_resolve_is_skipped_and_restart_resends_firing(tmp_path):
+    server = RecordingServer().start()
+    try:
+        clock, wall = FakeClock(time.time()), FakeClock(time.time())
+        cfg = config(
+            tmp_path,
+            rule_files=[str(rules_only(tmp_path))],
+            channels=[{"name": "am", "type": "alertmanager", "urls": [server.url]}],
+            delivery={"backoff_initial_seconds": 1, "backoff_max_seconds": 2},
+        )
+        svc = AlertService(cfg, tmp_path / "state", clock, rng=lambda: 0.0, resend_clock=wall)
+        low = [iv("difficulty_last_retarget_change_percent", -3)]
+        svc.evaluate(snapshot(clock, values=low))
+        drain(svc)
+        wall.advance(60)  # the next re-send period (resend_delay 1m)
+        server.responses.append((503, {}, b"busy"))
+        svc.evaluate(snapshot(clock, values=low))
+        drain(svc)  # the re-send fails and waits for a retry
+        clock.advance(30)
+        svc.evaluate(snapshot(clock, values=[iv("difficulty_last_retarget_change_percent", 1)]))
+        drain(svc)
+        statuses = [r.json()[0]["labels"]["alertname"] for r in server.received]
+        assert len(statuses) == 3  # firing, the failed re-send, the resolve: no late re-send
+        last = server.received[-1].json()[0]
+        assert last["endsAt"] < server.received[0].json()[0]["endsAt"]  # the resolve ended it
+        kinds = {r.transition: r.status for r in svc.store.outbox(limit=10)}
+        assert kinds["refresh"] == "delivered" and kinds["resolved"] == "delivered"
+        # restart while a new alert fires: the new process re-sends it at its first evaluation
+        clock.advance(60)
+        svc.evaluate(snapshot(clock, values=low))
+        drain(svc)
+        svc.close()
+        before = len(server.received)
+        svc = AlertService(cfg, tmp_path / "state", clock, rng=lambda: 0.0, resend_clock=wall)
+        svc.evaluate(snapshot(clock, values=low))
+        drain(svc)
+        assert len(server.received) == before + 1
+        assert server.received[-1].json()[0]["labels"]["network"] == "main"
+        svc.close()
+    finally:
+        server.stop()

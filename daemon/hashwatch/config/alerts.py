@@ -149,10 +149,13 @@ class AlertmanagerChannel(SecretFileModel):
     def _urls(cls, v: list[str]) -> list[str]:
         for url in v:
             parts = urlsplit(url)
-            if parts.scheme not in ("http", "https") or not parts.hostname:
-                raise ValueError(f"expected http(s)://host:port of an Alertmanager (got {url!r})")
             if parts.username or parts.password or parts.query or parts.fragment:
                 raise ValueError("put credentials in basic_auth / bearer_token_file, not the URL")
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValueError(
+                    f"expected http(s)://host:port of an Alertmanager (got {parts.scheme}://"
+                    f"{parts.hostname or ''})"
+                )
         if len(set(v)) != len(v):
             raise ValueError("an Alertmanager is listed twice")
         return v
