@@ -32,7 +32,8 @@ def test_shipped_alertmanager_template_groups_network_and_node_alerts_apart(tmp_
     route = yaml.safe_load(out.read_text())["route"]
     assert route["group_by"] == ["alertname", "network"]
     node = route["routes"][0]
-    assert node["matchers"] == ['class="node"'] and node["group_by"] == ["alertname", "site", "node"]
+    assert node["matchers"] == ['class="node"']
+    assert node["group_by"] == ["alertname", "site", "node"]
     for labels, receiver in (
         (["alertname=node_down", "class=node", "severity=critical", "site=a", "node=n1"], "team"),
         (["alertname=fee_spike", "class=market", "severity=warning", "network=main"], "team"),
