@@ -72,3 +72,37 @@ def test_fleet_hashwatch_site_config_passes_check_config():
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "ok" in result.stdout
+
+
+def test_fleet_compose_override_mounts_existing_files_and_clusters_two_peers():
+    override = yaml.safe_load((REPO / "docker" / "compose.fleet.yml").read_text())
+    services = override["services"]
+    for service in services.values():
+        for entry in service.get("volumes", []):
+            source = entry.split(":")[0]
+            if source.startswith("./"):
+                assert (REPO / source).exists(), entry
+    peers = {name: " ".join(s["entrypoint"]) for name, s in services.items()
+             if name.startswith("alertmanager")}
+    assert "--cluster.peer=alertmanager-2:9094" in peers["alertmanager"]
+    assert "--cluster.peer=alertmanager:9094" in peers["alertmanager-2"]
+    for port in services["alertmanager-2"]["ports"]:
+        assert port.startswith("127.0.0.1:")  # loopback only, like the main file
+    prom = yaml.safe_load((FLEET / "prometheus-compose.yml").read_text())
+    (am,) = prom["alerting"]["alertmanagers"]
+    assert am["static_configs"][0]["targets"] == ["alertmanager:9093", "alertmanager-2:9093"]
+
+
+def test_fleet_compose_hashwatch_config_posts_to_both_peers(tmp_path):
+    import os
+
+    env = {**os.environ, "HASHWATCH_POOLS_FILE": str(REPO / "config/docker/regtest-pools.json")}
+    result = subprocess.run(
+        [sys.executable, "-m", "hashwatch", "check-config", "--config",
+         str(FLEET / "hashwatch-compose.yaml")],
+        capture_output=True, text=True, timeout=60, check=False, env=env,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    config = yaml.safe_load((FLEET / "hashwatch-compose.yaml").read_text())
+    (channel,) = config["alerts"]["channels"]
+    assert channel["urls"] == ["http://alertmanager:9093", "http://alertmanager-2:9093"]
