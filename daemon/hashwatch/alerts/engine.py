@@ -173,8 +173,8 @@ class Engine:
                     plan.buckets += [(key, b) for b in self.history.add(key, now, v.value)]
         healthy = {node: (node == GLOBAL_NODE or health(vals)) for node, vals in values.items()}
         net_healthy: dict[str, bool] = {}
-        for node, net in networks.items():
-            net_healthy[net] = net_healthy.get(net, False) or healthy.get(node, False)
+        for node, chain in networks.items():
+            net_healthy[chain] = net_healthy.get(chain, False) or healthy.get(node, False)
         seen: set[str] = set()
         for rule in self.rules.values():
             chosen: dict[str, tuple[str, str, IndicatorValue, Labels, bool]] = {}
@@ -190,15 +190,15 @@ class Engine:
                     fp = fingerprint(rule.name, node, v.labels)
                     chosen[fp] = (node, node, v, v.labels, ok)
                     continue
-                key = tuple(sorted({**labels, "network": net}.items()))
-                fp = fingerprint(rule.name, GLOBAL_NODE, key)
+                ident: Labels = tuple(sorted({**labels, "network": net}.items()))
+                fp = fingerprint(rule.name, GLOBAL_NODE, ident)
                 if fp not in chosen or (ok and not chosen[fp][4]):
-                    chosen[fp] = (GLOBAL_NODE, node, v, key, ok)  # first healthy node wins
-            for fp, (subject, node, v, key, ok) in chosen.items():
+                    chosen[fp] = (GLOBAL_NODE, node, v, ident, ok)  # first healthy node wins
+            for fp, (subject, node, v, ident, ok) in chosen.items():
                 seen.add(fp)
                 if subject != node:
                     self.observers[fp] = node
-                prev = self.states.get(fp) or AlertState(fp, rule.name, subject, key)
+                prev = self.states.get(fp) or AlertState(fp, rule.name, subject, ident)
                 obs = observe(rule, (node, v.name, v.labels), v.value, now, self.history)
                 self._apply(plan, rule, prev, now, obs, ok)
         for fp, prev in self.states.items():
@@ -208,8 +208,8 @@ class Engine:
             if rule.scope == "network" and prev.node and prev.node in networks:
                 self._retire(plan, rule, prev, now)
                 continue
-            net = dict(prev.labels).get("network") if not prev.node else None
-            ok = net_healthy.get(net, False) if net else healthy.get(prev.node, False)
+            prev_net = dict(prev.labels).get("network") if not prev.node else None
+            ok = net_healthy.get(prev_net, False) if prev_net else healthy.get(prev.node, False)
             self._apply(plan, rule, prev, now, None, ok)
         return plan
 

@@ -14,8 +14,10 @@ from .store import AlertStore
 class AlertView(Protocol):
     """What a listing reads (the service offers it; no import of the service: no cycle)."""
 
-    rules_by_name: Mapping[str, Rule]
-    store: AlertStore
+    @property
+    def rules_by_name(self) -> Mapping[str, Rule]: ...
+    @property
+    def store(self) -> AlertStore: ...
 
     def active(self) -> list[AlertState]: ...
 

@@ -23,12 +23,18 @@ class AlertSource(Protocol):
     """What the alert metrics read (the service offers it; this module does not import the
     service, so the service can import this one: no cycle)."""
 
-    clock: Callable[[], float]
-    rules: Sequence[Rule]
-    node_names: Sequence[str]
-    store_errors: Mapping[str, int]
-    store: AlertStore
-    notifiers: Mapping[str, Any]
+    @property
+    def clock(self) -> Callable[[], float]: ...
+    @property
+    def rules(self) -> Sequence[Rule]: ...
+    @property
+    def node_names(self) -> Sequence[str]: ...
+    @property
+    def store_errors(self) -> Mapping[str, int]: ...
+    @property
+    def store(self) -> AlertStore: ...
+    @property
+    def notifiers(self) -> Mapping[str, Any]: ...
 
     def active(self) -> list[AlertState]: ...
 
@@ -47,7 +53,7 @@ def alert_metrics(service: AlertSource) -> Iterator[Metric]:
     counts: Counter[tuple[str, str, str]] = Counter()
     for s in service.active():
         counts[(s.state, s.node, s.rule)] += 1
-    nodes = service.node_names + [""]
+    nodes = [*service.node_names, ""]
     for rule in service.rules:
         for node in nodes:
             key = (node, rule.name, rule.severity)

@@ -126,7 +126,7 @@ class Rule(StrictModel):
     def _template(cls, v: str | None) -> str | None:
         if v is None:
             return v
-        sample = dict.fromkeys(TEMPLATE_FIELDS, 1.0)
+        sample: dict[str, Any] = dict.fromkeys(TEMPLATE_FIELDS, 1.0)
         sample.update(
             rule="r",
             node="n",
@@ -264,10 +264,10 @@ def load_rules(
                 )
             seen_here.add(name)
             merged.setdefault(name, {}).update(item)
-            where = origin.setdefault(name, {})
-            where[""] = lines.where(("rules", i))
+            keys_at = origin.setdefault(name, {})
+            keys_at[""] = lines.where(("rules", i))
             for key in item:
-                where[key] = lines.where(("rules", i, key))
+                keys_at[key] = lines.where(("rules", i, key))
     known_channels = set(channels) | {"log"} if channels is not None else None
     rules: list[Rule] = []
     for name, data in merged.items():
