@@ -254,3 +254,31 @@ def test_resend_retried_after_the_resolve_is_skipped_and_restart_resends_firing(
         svc.close()
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize(
+    ("channel", "expected"),
+    [
+        ('urls: ["http://hw:s3cret@127.0.0.1:9093"]',
+         "urls: put credentials in basic_auth / bearer_token_file, not the URL"),
+        ('urls: ["ftp://127.0.0.1:9093"]', "expected http(s)://host:port of an Alertmanager"),
+        ('urls: ["https://127.0.0.1:9093"]\n      tls: {ca_file: /nonexistent/ca.pem}',
+         "tls: ca_file: file /nonexistent/ca.pem not found"),
+        ('urls: ["http://a:9093"]\n      bearer_token: t0k\n'
+         '      basic_auth: {username: u, password: p}', "set basic_auth or bearer_token"),
+        ('urls: ["http://a:9093", "http://a:9093"]', "an Alertmanager is listed twice"),
+    ],
+)
+def test_config_errors_name_file_line_key_and_never_echo_secrets(tmp_path, channel, expected):
+    from hashwatch.config import ConfigError, load_config
+
+    path = tmp_path / "hashwatch.yaml"
+    path.write_text(
+        "nodes:\n  - {name: n, url: 'http://127.0.0.1:8332', cookie_file: /tmp/x}\n"
+        "alerts:\n  channels:\n    - name: am\n      type: alertmanager\n      " + channel + "\n"
+    )
+    with pytest.raises(ConfigError) as exc:
+        load_config(path)
+    text = str(exc.value)
+    assert f"{path}:" in text and "alerts.channels[0]" in text and expected in text, text
+    assert "s3cret" not in text and "t0k" not in text

@@ -116,6 +116,10 @@ class TLSOptions(StrictModel):
     def _pair(self) -> TLSOptions:
         if (self.cert_file is None) != (self.key_file is None):
             raise ValueError("set both cert_file and key_file for a client certificate, or neither")
+        for key in ("ca_file", "cert_file", "key_file"):
+            path = getattr(self, key)
+            if path is not None and not Path(path).expanduser().is_file():
+                raise ValueError(f"{key}: file {path} not found")
         return self
 
 
