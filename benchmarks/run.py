@@ -28,7 +28,13 @@ if __package__ in (None, ""):  # ``python benchmarks/run.py``: make the package 
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     __package__ = "benchmarks"  # noqa: A001
 
-from benchmarks import bench_backfill, bench_latency, bench_poll, bench_scrape  # noqa: E402
+from benchmarks import (  # noqa: E402
+    bench_backfill,
+    bench_fleet,
+    bench_latency,
+    bench_poll,
+    bench_scrape,
+)
 from benchmarks.common import (  # noqa: E402
     FULL,
     QUICK,
@@ -48,6 +54,12 @@ BENCHMARKS: dict[str, tuple[str, Bench]] = {
     "P5": ("new block -> metrics latency, ZMQ vs polling", bench_latency.run),
 }
 ALIASES = {"P3": "P2", "P6": "P2"}  # measured in the same daemon run as P2
+# Opt-in (``--only F1``): needs Debian's prometheus and alertmanager, and its rows compare
+# fleet sizes rather than hashwatch against a naive baseline.
+OPTIONAL: dict[str, tuple[str, Bench]] = {
+    "F1": ("fleet: series per daemon, central Prometheus at N sites, Alertmanager intake",
+           bench_fleet.run),
+}
 
 
 def machine() -> dict[str, str]:
@@ -76,8 +88,8 @@ def select(only: str | None) -> list[str]:
     keys: list[str] = []
     for part in only.upper().split(","):
         key = ALIASES.get(part.strip(), part.strip())
-        if key not in BENCHMARKS:
-            raise SystemExit(f"unknown benchmark {part!r}; choose from P1..P6")
+        if key not in BENCHMARKS and key not in OPTIONAL:
+            raise SystemExit(f"unknown benchmark {part!r}; choose from P1..P6, F1")
         if key not in keys:
             keys.append(key)
     return keys
@@ -86,7 +98,7 @@ def select(only: str | None) -> list[str]:
 def run_all(keys: list[str], sizes: Sizes, log_dir: Path, progress=None) -> list[Row]:
     rows: list[Row] = []
     for key in keys:
-        what, bench = BENCHMARKS[key]
+        what, bench = BENCHMARKS.get(key) or OPTIONAL[key]
         started = time.perf_counter()
         if progress:
             progress(f"{key}: {what} ...")

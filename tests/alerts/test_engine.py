@@ -6,8 +6,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hashwatch.alerts.engine import AlertState, Engine, flatten, step
-from hashwatch.alerts.windows import History
 from hashwatch.alerts.rules import Rule
+from hashwatch.alerts.windows import History
 
 from ..support.alertkit import FakeClock, iv, snapshot
 
@@ -288,3 +288,65 @@ def test_flatten_global_section_evaluated_without_node_and_broken_section_absent
     plan = eng.plan(flatten(snap), clock())
     assert [(t.kind, t.state.node, t.summary) for t in plan.transitions] == [("firing", "", "-")]
     assert "labels" not in plan.transitions[0].labels and "node" not in plan.transitions[0].labels
+
+
+# --- fleet identities: network-scoped alerts carry `network`, node-scoped ones `node`/`site` ---
+def two_nodes(clock, a: float | None, b: float | None, *, a_up: bool = True, chain: str = "main"):
+    """Two nodes of one network: n1 (value ``a``) and n2 (value ``b``); None = no value."""
+    import dataclasses
+    from types import MappingProxyType
+
+    from hashwatch.snapshot.store import NodeSnapshot, Snapshot
+
+    from .helpers import Section, status
+
+    nodes = {}
+    for name, value, up in (("n1", a, a_up), ("n2", b, True)):
+        sections = {"t": Section((iv("x", value),))} if value is not None else {}
+        st = dataclasses.replace(status(clock() - 60), chain=chain)
+        nodes[name] = NodeSnapshot(node=name, up=up, status=st, status_time=clock(),
+                                   sections=MappingProxyType(sections))
+    snap = Snapshot(nodes=MappingProxyType(nodes), taken_at=clock())
+    return flatten(snap), {n: s.status.chain for n, s in snap.nodes.items()}
+
+
+def test_plan_network_scope_two_nodes_one_alert_labelled_by_network(clock):
+    eng = Engine([rule(summary="x={value:g} via {node} on {network}")],
+                 History(60.0, {}), site="site-a")
+    values, networks = two_nodes(clock, 12, 15)
+    plan = eng.plan(values, clock(), networks)
+    (t,) = plan.transitions
+    assert t.labels == {"alertname": "r", "severity": "warning", "network": "main"}
+    assert t.state.node == "" and t.summary == "x=12 via n1 on main"  # first node by name
+    eng.commit(plan)
+    # a second daemon computing the same alert gets the same identity
+    other = Engine([rule()], History(60.0, {}), site="site-b")
+    (t2,) = other.plan(values, clock(), networks).transitions
+    assert t2.state.fingerprint == t.state.fingerprint and t2.labels == t.labels
+
+
+def test_plan_network_scope_prefers_a_healthy_node(clock):
+    eng = Engine([rule(inhibited_by_node_health=True, summary="{node}")], History(60.0, {}))
+    values, networks = two_nodes(clock, 3, 12, a_up=False)  # n1 down with an old low value
+    (t,) = eng.plan(values, clock(), networks).transitions
+    assert t.kind == "firing" and t.summary == "n2"
+
+
+def test_plan_node_scope_keeps_node_and_adds_site(clock):
+    eng = Engine([rule(scope="node")], History(60.0, {}), site="site-a")
+    values, networks = two_nodes(clock, 12, 15)
+    plan = eng.plan(values, clock(), networks)
+    assert sorted((t.labels["node"], t.labels["site"]) for t in plan.transitions) == [
+        ("n1", "site-a"), ("n2", "site-a")]
+    assert all("network" not in t.labels for t in plan.transitions)
+
+
+def test_plan_legacy_per_node_state_of_network_rule_is_resolved_once_network_known(clock):
+    eng = engine(rule())
+    run(eng, clock, values=[iv("x", 12)])  # no network known: per-node identity (old behaviour)
+    (old,) = eng.states.values()
+    assert old.node == "n1" and old.state == "firing"
+    values, networks = two_nodes(clock, 12, None)
+    plan = eng.plan(values, clock(), networks)
+    kinds = sorted((t.kind, t.state.node) for t in plan.transitions)
+    assert kinds == [("firing", ""), ("resolved", "n1")]  # the old one ends, the network takes over

@@ -176,3 +176,23 @@ def test_alerts_config_webhook_url_file_read_and_never_shown(tmp_path):
     )
     assert cfg.channels[0].webhook_url.get_secret_value().endswith("/s3cr3t")
     assert "s3cr3t" not in repr(cfg) and "s3cr3t" not in str(cfg)
+
+
+def test_load_rules_default_scope_network_for_market_node_for_node_health():
+    scopes = {r.name: r.scope for r in load_rules([])}
+    network = {"difficulty_drop", "difficulty_drop_critical", "difficulty_projected_drop",
+               "hashrate_drawdown", "fee_spike", "mempool_congestion", "margin_negative",
+               "hashprice_new_low", "pool_dominance", "nakamoto_coefficient_low"}
+    node = {"node_down", "node_initial_block_download", "no_new_block"}
+    assert {n for n, s in scopes.items() if s == "network"} == network
+    assert {n for n, s in scopes.items() if s == "node"} == node
+
+
+def test_load_rules_user_sets_scope_and_bad_scope_names_file_line(tmp_path):
+    ok = write(tmp_path, "rules:\n  - {name: mempool_congestion, scope: node}\n")
+    (rule,) = [r for r in load_rules([ok]) if r.name == "mempool_congestion"]
+    assert rule.scope == "node"
+    bad = write(tmp_path, "rules:\n  - name: fee_spike\n    scope: planet\n", "bad.yml")
+    with pytest.raises(ConfigError) as exc:
+        load_rules([bad])
+    assert f"{bad}:3: rule 'fee_spike': scope:" in str(exc.value)

@@ -128,8 +128,10 @@ def test_metrics_report_firing_sent_failed_and_outbox(tmp_path, clock, http_serv
     registry.register(AlertsCollector(svc))
     svc.evaluate(snapshot(clock, values=market(-6.0, 10)))
     get = registry.get_sample_value
-    labels = {"node": "n1", "rule": "difficulty_drop_critical", "severity": "critical"}
+    # a network-wide rule: its alert belongs to the network (node ""), not to n1
+    labels = {"node": "", "rule": "difficulty_drop_critical", "severity": "critical"}
     assert get("hashwatch_alerts_firing", labels) == 1
+    assert get("hashwatch_alerts_firing", {**labels, "node": "n1"}) == 0
     assert get("hashwatch_alerts_outbox_notifications", {"channel": "slack"}) == 2
     svc.worker.run_once()
     assert (
@@ -219,7 +221,7 @@ def test_alerts_command_lists_active_alerts_and_outbox(tmp_path, clock):
     assert alerts_cli.alerts_command(cfg, tmp_path / "state", out=out) == 0
     text = out.getvalue()
     assert "Active alerts: 1" in text
-    assert "firing   warning  difficulty_drop node=n1 value=-2.37" in text
+    assert "firing   warning  difficulty_drop network=main value=-2.37" in text
     assert "Outbox: 1 undelivered" in text and "log: 1 undelivered" in text
 
 

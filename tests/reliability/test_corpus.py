@@ -136,7 +136,8 @@ CONFIG_CASES: list[tuple[str, list[str]]] = [
       "password (or password_file), or neither"]),
     ("unknown_channel_type.yaml",
      ["unknown_channel_type.yaml:6: alerts.channels[0]: Input tag 'teams' found using 'type' "
-      "does not match any of the expected tags: 'slack', 'email', 'webhook', 'log'"]),
+      "does not match any of the expected tags: 'slack', 'email', 'webhook', 'alertmanager', "
+      "'log'"]),
     ("price_two_sources.yaml",
      ["price_two_sources.yaml:5: economics.price: set exactly one of static_usd or url"]),
     ("duplicate_scenario_names.yaml",
@@ -231,7 +232,7 @@ RULE_CASES: list[tuple[str, list[str]]] = [
     ("rules_bad_template.yaml",
      ["rules/bad_template.yml:6: rule 'my_fee_rule': summary: unknown template field "
       "'fee_rate'; known: rule, node, severity, status, value, observed, threshold, "
-      "resolve_threshold, reference, window, labels, indicator"]),
+      "resolve_threshold, reference, window, labels, indicator, network, site"]),
     ("rules_wrong_hysteresis.yaml",
      ["rules/wrong_hysteresis.yml:6: rule 'my_fee_rule': resolve_threshold: 60 must be <= "
       "threshold 50 for op > (hysteresis resolves further away)"]),

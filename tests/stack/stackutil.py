@@ -43,6 +43,7 @@ BASE_METRICS = {
     "hashwatch_alerts_notifications_sent_total", "hashwatch_alerts_notifications_failed_total",
     "hashwatch_alerts_notifications_dropped_total", "hashwatch_alerts_outbox_notifications",
     "hashwatch_alerts_outbox_oldest_age_seconds",
+    "hashwatch_alerts_alertmanager_requests_failed_total",
 }
 HISTOGRAMS = {"hashwatch_rpc_duration_seconds", "hashwatch_job_duration_seconds"}
 

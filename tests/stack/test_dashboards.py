@@ -14,8 +14,8 @@ from .stackutil import REPO, known_metrics, load_yaml, metric_names_in, require_
 
 DASH_DIR = REPO / "grafana" / "dashboards"
 BOARDS = sorted(DASH_DIR.glob("*.json"))
-EXPECTED = {"overview", "difficulty", "fees", "economics", "pools", "health"}
-VAR_VALUES = {"node": "sim", "scenario": "texas_ppa", "window": "1008",
+EXPECTED = {"overview", "difficulty", "fees", "economics", "pools", "health", "fleet"}
+VAR_VALUES = {"site": ".*", "node": "sim", "scenario": "texas_ppa", "window": "1008",
               "__rate_interval": "1m", "__interval": "15s", "__range": "1h"}
 
 
@@ -46,7 +46,7 @@ def test_dashgen_committed_json_is_up_to_date():
     assert result.returncode == 0, "run: python grafana/dashgen.py\n" + result.stdout
 
 
-def test_dashboards_the_six_boards_exist_with_unique_uids():
+def test_dashboards_the_seven_boards_exist_with_unique_uids():
     assert {p.stem for p in BOARDS} == EXPECTED
     uids = [json.loads(p.read_text())["uid"] for p in BOARDS]
     assert len(set(uids)) == len(uids)
@@ -83,7 +83,7 @@ def test_dashboard_units_are_grafana_unit_ids():
 def test_dashboard_variables_node_and_scenario_defined_where_used(path):
     board = json.loads(path.read_text())
     defined = {v["name"] for v in board["templating"]["list"]}
-    assert {"datasource", "node"} <= defined
+    assert {"datasource", "site", "node"} <= defined
     used = set()
     for _, _, expr in [t for t in all_targets() if t[0] == path.name]:
         used |= set(re.findall(r"\$\{?([A-Za-z_]\w*)", expr))
@@ -106,7 +106,7 @@ def test_dashboard_queries_scope_to_selected_node():
     unscoped = []
     for board, title, expr in all_targets():
         for name in metric_names_in(expr) - global_metrics:
-            if not re.search(re.escape(name) + r'\{node=~"\$node"', expr):
+            if not re.search(re.escape(name) + r'\{site=~"\$site",node=~"\$node"', expr):
                 unscoped.append(f"{board}/{title}: {name}")
     assert unscoped == []
 
@@ -142,3 +142,25 @@ def test_grafana_provisioning_datasource_uid_and_type():
     assert len(ds) == 1 and ds[0]["type"] == "prometheus" and ds[0]["isDefault"] is True
     providers = load_yaml(REPO / "grafana/provisioning/dashboards/hashwatch.yml")["providers"]
     assert providers[0]["type"] == "file"
+
+
+NETWORK_WIDE = ("hashwatch_difficulty_", "hashwatch_hashrate_", "hashwatch_fees_",
+                "hashwatch_mempool_blocks_to_clear", "hashwatch_hashprice_", "hashwatch_pools_")
+
+
+def test_fleet_board_network_wide_panels_aggregate_by_network_and_site_variable_is_all():
+    board = json.loads((DASH_DIR / "fleet.json").read_text())
+    exprs = [t["expr"] for p in panels(board) for t in p["targets"]]
+    network_wide = [e for e in exprs if any(n.startswith(NETWORK_WIDE) for n in
+                                             metric_names_in(e))]
+    assert len(network_wide) >= 6
+    for expr in network_wide:
+        assert re.match(r"quantile by \(network\b", expr), expr
+        assert "group_left (network)" in expr and "hashwatch_node_info" in expr, expr
+    site = {v["name"]: v for v in board["templating"]["list"]}["site"]
+    assert site["includeAll"] and site["allValue"] == ".*"  # single-site series have no site
+
+
+def test_board_builder_is_a_package_without_path_edits():
+    for path in (REPO / "grafana").rglob("*.py"):
+        assert "sys.path" not in path.read_text(encoding="utf-8"), path

@@ -42,14 +42,15 @@ def test_promtool_test_rules_unit_tests_pass(tests_file):
 
 
 def test_promtool_test_rules_broken_threshold_fails(tmp_path):
-    """The unit tests have teeth: move the fee-spike threshold and they must fail."""
+    """The unit tests have teeth: move the difficulty warning line and they must fail (the seed
+    retarget's -1.95% would then page)."""
     promtool = require_tool("promtool")
     text = RULES.read_text(encoding="utf-8")
-    assert "hashwatch_fees_spike_ratio >= 3" in text
+    assert ") <= -2\n" in text
     (tmp_path / "rules").mkdir()
     (tmp_path / "tests").mkdir()
     (tmp_path / "rules" / RULES.name).write_text(
-        text.replace("hashwatch_fees_spike_ratio >= 3", "hashwatch_fees_spike_ratio >= 2"),
+        text.replace(") <= -2\n", ") <= -1.9\n"),
         encoding="utf-8",
     )
     (tmp_path / "tests" / RULE_TESTS.name).write_text(
@@ -57,7 +58,7 @@ def test_promtool_test_rules_broken_threshold_fails(tmp_path):
     )
     result = run([promtool, "test", "rules", RULE_TESTS.name], cwd=tmp_path / "tests")
     assert result.returncode != 0
-    assert "HashwatchFeeSpike" in result.stdout + result.stderr
+    assert "HashwatchDifficultyDrop" in result.stdout + result.stderr
 
 
 def test_rule_tests_every_alert_fires_and_stays_quiet_somewhere():

@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-if TYPE_CHECKING:
-    from .service import AlertService
+from .rules import Rule
+from .state import AlertState
+from .store import AlertStore
+
+
+class AlertView(Protocol):
+    """What a listing reads (the service offers it; no import of the service: no cycle)."""
+
+    @property
+    def rules_by_name(self) -> Mapping[str, Rule]: ...
+    @property
+    def store(self) -> AlertStore: ...
+
+    def active(self) -> list[AlertState]: ...
 
 
 def _when(t: float | None) -> str:
@@ -19,7 +32,7 @@ def _num(v: float | None) -> str:
     return "-" if v is None else f"{v:.6g}"
 
 
-def describe(service: AlertService) -> str:
+def describe(service: AlertView) -> str:
     lines = []
     active = service.active()
     lines.append(f"Active alerts: {len(active)}")
@@ -27,8 +40,10 @@ def describe(service: AlertService) -> str:
         rule = service.rules_by_name[s.rule]
         labels = ",".join(f"{k}={v}" for k, v in s.labels)
         since = s.firing_since if s.state == "firing" else s.pending_since
+        # network alerts are named by their `network` label; node ones by their node
+        subject = f" node={s.node or '-'}" if s.node or not labels else ""
         lines.append(
-            f"  {s.state:<8} {rule.severity:<8} {s.rule} node={s.node or '-'}"
+            f"  {s.state:<8} {rule.severity:<8} {s.rule}{subject}"
             f"{' ' + labels if labels else ''} value={_num(s.value)} observed={_num(s.observed)}"
             f" since={_when(since)}"
         )

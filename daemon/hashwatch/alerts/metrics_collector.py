@@ -7,22 +7,43 @@ Counters come from the SQLite ``counters`` table, so they survive restarts (mono
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, Protocol
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
-from .store import StoreError
+from .rules import Rule
+from .state import AlertState
+from .store import AlertStore, StoreError
 
-if TYPE_CHECKING:
-    from .service import AlertService
+
+class AlertSource(Protocol):
+    """What the alert metrics read (the service offers it; this module does not import the
+    service, so the service can import this one: no cycle)."""
+
+    @property
+    def clock(self) -> Callable[[], float]: ...
+    @property
+    def rules(self) -> Sequence[Rule]: ...
+    @property
+    def node_names(self) -> Sequence[str]: ...
+    @property
+    def store_errors(self) -> Mapping[str, int]: ...
+    @property
+    def store(self) -> AlertStore: ...
+    @property
+    def notifiers(self) -> Mapping[str, Any]: ...
+
+    def active(self) -> list[AlertState]: ...
+
+    def metrics(self) -> Iterator[Metric]: ...
 
 P = "hashwatch_alerts_"
 
 
-def alert_metrics(service: AlertService) -> Iterator[Metric]:
+def alert_metrics(service: AlertSource) -> Iterator[Metric]:
     now = service.clock()
     labels = ["node", "rule", "severity"]
     firing = GaugeMetricFamily(P + "firing", "Alert instances firing, by rule.", labels=labels)
@@ -32,7 +53,7 @@ def alert_metrics(service: AlertService) -> Iterator[Metric]:
     counts: Counter[tuple[str, str, str]] = Counter()
     for s in service.active():
         counts[(s.state, s.node, s.rule)] += 1
-    nodes = service.node_names + [""]
+    nodes = [*service.node_names, ""]
     for rule in service.rules:
         for node in nodes:
             key = (node, rule.name, rule.severity)
@@ -80,6 +101,16 @@ def alert_metrics(service: AlertService) -> Iterator[Metric]:
     yield sent
     yield failed
     yield dropped
+    members = CounterMetricFamily(
+        P + "alertmanager_requests_failed",
+        "Failed POSTs to one Alertmanager of a cluster since start, by channel, member "
+        "(host:port) and reason; the notification counts as sent if another member took it.",
+        labels=["channel", "alertmanager", "reason"],
+    )
+    for name, n in sorted(service.notifiers.items()):
+        for (target, reason), value in sorted(getattr(n, "failures", {}).items()):
+            members.add_metric([name, target, reason], value)
+    yield members
     outbox = GaugeMetricFamily(
         P + "outbox_notifications",
         "Notifications in the outbox not yet delivered, by channel.",
@@ -100,7 +131,7 @@ def alert_metrics(service: AlertService) -> Iterator[Metric]:
 
 
 class AlertsCollector(Collector):
-    def __init__(self, service: AlertService):
+    def __init__(self, service: AlertSource):
         self._service = service
 
     def collect(self) -> Iterator[Metric]:

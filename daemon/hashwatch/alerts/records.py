@@ -31,6 +31,14 @@ CREATE TABLE IF NOT EXISTS history (
     t REAL NOT NULL, value REAL NOT NULL, vmin REAL NOT NULL, vmax REAL NOT NULL,
     PRIMARY KEY (node, indicator, labels, bucket)
 );
+-- Alertmanager re-sends (alerts/resend.py) are one row per period while an alert fires: keep
+-- only the newest delivered one per alert and channel, or a month-long alert would keep ~43k.
+CREATE TRIGGER IF NOT EXISTS outbox_forget_old_refreshes AFTER UPDATE OF status ON outbox
+WHEN NEW.status = 'delivered' AND NEW.transition = 'refresh'
+BEGIN
+    DELETE FROM outbox WHERE transition = 'refresh' AND fingerprint = NEW.fingerprint
+        AND channel = NEW.channel AND id < NEW.id AND status IN ('delivered', 'dead', 'dropped');
+END;
 CREATE TABLE IF NOT EXISTS counters (
     name TEXT NOT NULL, channel TEXT NOT NULL, reason TEXT NOT NULL, value INTEGER NOT NULL,
     PRIMARY KEY (name, channel, reason)

@@ -23,6 +23,7 @@ from ..config.secrets import StrictModel
 
 Op = Literal["<", "<=", ">", ">=", "==", "!="]
 Kind = Literal["threshold", "change", "baseline_ratio", "new_low", "new_high", "age"]
+Scope = Literal["network", "node"]
 HISTORY_KINDS = ("change", "baseline_ratio", "new_low", "new_high")
 
 _DUR_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
@@ -78,6 +79,8 @@ TEMPLATE_FIELDS = (
     "window",
     "labels",
     "indicator",
+    "network",
+    "site",
 )
 
 
@@ -108,6 +111,11 @@ class Rule(StrictModel):
     labels: dict[str, str] = Field(default_factory=dict)
     inhibited_by_node_health: bool = False
     channels: list[str] | None = None
+    # Whose fact is this? ``network``: the same on every node of a chain (difficulty, fees,
+    # pools...), identified by ``network`` so N daemons raise ONE alert that Alertmanager merges;
+    # ``node``: about one node (down, lagging), identified by ``node`` (and ``site``). Default:
+    # ``node`` for ``node_*`` indicators, ``network`` for everything else (see default_scope).
+    scope: Scope | None = None
     summary: str = "{rule} on {node}: {indicator} = {value:g}"
     description: str = ""
     # Wording for the resolve message; the firing templates are used when not set.
@@ -119,7 +127,7 @@ class Rule(StrictModel):
     def _template(cls, v: str | None) -> str | None:
         if v is None:
             return v
-        sample = dict.fromkeys(TEMPLATE_FIELDS, 1.0)
+        sample: dict[str, Any] = dict.fromkeys(TEMPLATE_FIELDS, 1.0)
         sample.update(
             rule="r",
             node="n",
@@ -127,6 +135,8 @@ class Rule(StrictModel):
             status="firing",
             window="1h",
             indicator="x",
+            network="main",
+            site="s",
             labels=_AnyLabels(),
         )
         try:
@@ -141,6 +151,8 @@ class Rule(StrictModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> Rule:
+        if self.scope is None:
+            object.__setattr__(self, "scope", default_scope(self.indicator))
         defaults: dict[str, tuple[Op, float]] = {"new_low": ("<=", 1.0), "new_high": (">=", 1.0)}
         if self.op is None or self.threshold is None:
             if self.kind not in defaults:
@@ -168,6 +180,13 @@ class Rule(StrictModel):
             if self.op in ("==", "!="):
                 raise ValueError("resolve_threshold: not allowed with op == or !=")
         return self
+
+
+def default_scope(indicator: str) -> Scope:
+    """Node-health indicators (``node_up``, ``node_best_block_time_seconds``...) are facts about
+    one node; every other indicator (difficulty, hashrate, fees, mempool, economics, pools) is
+    derived from the chain and the mempool, which every healthy node of a network shares."""
+    return "node" if indicator.startswith("node_") else "network"
 
 
 class _AnyLabels(dict):
@@ -235,10 +254,10 @@ def load_rules(
                 )
             seen_here.add(name)
             merged.setdefault(name, {}).update(item)
-            where = origin.setdefault(name, {})
-            where[""] = lines.where(("rules", i))
+            keys_at = origin.setdefault(name, {})
+            keys_at[""] = lines.where(("rules", i))
             for key in item:
-                where[key] = lines.where(("rules", i, key))
+                keys_at[key] = lines.where(("rules", i, key))
     known_channels = set(channels) | {"log"} if channels is not None else None
     rules: list[Rule] = []
     for name, data in merged.items():

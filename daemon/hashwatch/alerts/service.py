@@ -22,12 +22,15 @@ from ..config import Config
 from ..snapshot.store import Snapshot
 from .delivery import DeliveryWorker, Fault
 from .engine import AlertState, Engine, Transition, flatten
-from .windows import History
+from .listing import describe
+from .metrics_collector import alert_metrics
 from .notify import Notifier, build_notifier
 from .notify.log import LogNotifier
+from .resend import Resender
 from .routing import route
 from .rules import Rule, load_rules
 from .store import AlertStore, NewMessage, StoreError
+from .windows import History
 
 log = logging.getLogger("hashwatch.alerts")
 
@@ -67,9 +70,11 @@ class AlertService:
         *,
         fault: Fault | None = None,
         rng: Callable[[], float] | None = None,
+        resend_clock: Callable[[], float] | None = None,
     ):
         """Raises ``ConfigError`` for bad rule files and ``StoreError`` if the DB cannot open."""
         self.config = config.alerts
+        self._grafana = self.config.grafana_url
         self.clock = clock
         self._fault = fault or (lambda point: None)
         self._lock = threading.Lock()
@@ -89,7 +94,23 @@ class AlertService:
         for key, buckets in self.store.load_history().items():
             if history.wants(key[1]):
                 history.load(key, buckets)
-        self.engine = Engine(self.rules, history, self.store.load_states())
+        self.engine = Engine(
+            self.rules, history, self.store.load_states(), site=self.config.site
+        )
+        self.resender = Resender(
+            self.notifiers,
+            self.store,
+            self.engine,
+            lambda t: build_payload(t, self.rules_by_name[t.state.rule].threshold, self._grafana),
+            resend_clock or time.time,
+        )
+        generator = self.config.external_url or (
+            f"http://{config.metrics.listen}:{config.metrics.port}/"
+        )
+        for name, n in self.notifiers.items():
+            if n.type == "alertmanager":
+                n.generator_url = generator  # type: ignore[attr-defined]
+                n.wanted = lambda p, ch=name: self.resender.wanted(ch, p)  # type: ignore[attr-defined]
         self._unsaved_buckets: list = []
         self.store_errors: Counter[str] = Counter()
         extra = {"rng": rng} if rng is not None else {}
@@ -119,13 +140,22 @@ class AlertService:
         """
         with self._lock:
             now = self.clock()
-            plan = self.engine.plan(flatten(snapshot), now)
+            networks = {
+                name: n.status.chain for name, n in snapshot.nodes.items() if n.status is not None
+            }
+            plan = self.engine.plan(flatten(snapshot), now, networks)
             buckets = self._unsaved_buckets + plan.buckets
-            if not plan.persist and not plan.transitions and not buckets:
+            try:
+                states = {**self.engine.states, **plan.states}.values()
+                resends = self.resender.messages(states, self.resender.clock())
+            except StoreError:
+                resends = []  # retried at the next evaluation; a firing is never held up by it
+            if not plan.persist and not plan.transitions and not buckets and not resends:
                 self.engine.commit(plan)
                 return 0
             try:
                 messages = [m for t in plan.transitions for m in self._messages(t, now)]
+                messages += resends
                 cutoffs = {key: self.engine.history.cutoff(key, now) for key, _ in plan.buckets}
                 self.store.commit_evaluation(plan.persist, messages, buckets, cutoffs, now)
             except StoreError as exc:
@@ -140,6 +170,7 @@ class AlertService:
                 return 0
             self._unsaved_buckets = []
             self.engine.commit(plan)
+            self.resender.committed(resends, self.resender.clock())
             for t in plan.transitions:
                 log.info(
                     "event=alert_%s rule=%s node=%s fingerprint=%s instance=%d value=%s",
@@ -152,6 +183,7 @@ class AlertService:
                 )
         if plan.transitions:
             self._fault("after_commit")
+        if plan.transitions or resends:
             self.worker.wake()
         return len(plan.transitions)
 
@@ -223,11 +255,7 @@ class AlertService:
             )
 
     def describe(self) -> str:
-        from .listing import describe
-
         return describe(self)
 
     def metrics(self) -> Iterator[Metric]:
-        from .metrics_collector import alert_metrics
-
         return alert_metrics(self)

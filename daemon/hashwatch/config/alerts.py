@@ -7,6 +7,7 @@ reviewed files (``rule_files``) merged over the packaged defaults by ``hashwatch
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
@@ -95,6 +96,83 @@ class WebhookChannel(SecretFileModel):
         return v
 
 
+class BasicAuth(SecretFileModel):
+    """HTTP basic auth for Alertmanager (``password`` or ``password_file``), as in Prometheus."""
+
+    secret_fields = ("password",)
+
+    username: str = Field(min_length=1)
+    password: SecretStr
+
+
+class TLSOptions(StrictModel):
+    """Prometheus' ``tls_config``: private CA, client certificate, expected server name."""
+
+    ca_file: Path | None = None
+    cert_file: Path | None = None
+    key_file: Path | None = None
+    server_name: str | None = None
+    insecure_skip_verify: bool = False
+
+    @model_validator(mode="after")
+    def _pair(self) -> TLSOptions:
+        if (self.cert_file is None) != (self.key_file is None):
+            raise ValueError("set both cert_file and key_file for a client certificate, or neither")
+        for key in ("ca_file", "cert_file", "key_file"):
+            path = getattr(self, key)
+            if path is not None and not Path(path).expanduser().is_file():
+                raise ValueError(f"{key}: file {path} not found")
+        return self
+
+
+class AlertmanagerChannel(SecretFileModel):
+    """Alertmanager API v2: every alert goes to EVERY URL (the members of one HA cluster), is
+    re-sent every ``resend_delay`` while it fires with ``endsAt`` = now + ``resend_delay`` x
+    ``ends_at_resends`` (Alertmanager resolves it by itself if hashwatch stops), and routing,
+    grouping, silences and inhibition are Alertmanager's. Like Prometheus' ``alertmanagers:``."""
+
+    secret_fields = ("bearer_token",)
+
+    name: ChannelName
+    type: Literal["alertmanager"]
+    urls: list[str] = Field(min_length=1, max_length=16)  # http(s)://host:port[/path_prefix]
+    basic_auth: BasicAuth | None = None
+    bearer_token: SecretStr | None = None
+    tls: TLSOptions = TLSOptions()
+    timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    resend_delay: Annotated[float, Field(ge=1, le=3600)] = 60.0
+    ends_at_resends: int = Field(default=4, ge=2, le=100)
+
+    @field_validator("resend_delay", mode="before")
+    @classmethod
+    def _dur(cls, v: object) -> object:
+        if isinstance(v, str) and (m := re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smh]?)\s*", v)):
+            return float(m.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600}[m.group(2)]
+        return v
+
+    @field_validator("urls")
+    @classmethod
+    def _urls(cls, v: list[str]) -> list[str]:
+        for url in v:
+            parts = urlsplit(url)
+            if parts.username or parts.password or parts.query or parts.fragment:
+                raise ValueError("put credentials in basic_auth / bearer_token_file, not the URL")
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValueError(
+                    f"expected http(s)://host:port of an Alertmanager (got {parts.scheme}://"
+                    f"{parts.hostname or ''})"
+                )
+        if len(set(v)) != len(v):
+            raise ValueError("an Alertmanager is listed twice")
+        return v
+
+    @model_validator(mode="after")
+    def _auth(self) -> AlertmanagerChannel:
+        if self.basic_auth is not None and self.bearer_token is not None:
+            raise ValueError("set basic_auth or bearer_token (or bearer_token_file), not both")
+        return self
+
+
 class LogChannel(StrictModel):
     """Writes each notification as one log line (always available as ``log``)."""
 
@@ -103,7 +181,8 @@ class LogChannel(StrictModel):
 
 
 ChannelConfig = Annotated[
-    SlackChannel | EmailChannel | WebhookChannel | LogChannel, Field(discriminator="type")
+    SlackChannel | EmailChannel | WebhookChannel | AlertmanagerChannel | LogChannel,
+    Field(discriminator="type"),
 ]
 
 
@@ -138,13 +217,20 @@ class AlertsConfig(StrictModel):
     channels: list[ChannelConfig] = Field(default_factory=list)
     routes: list[RouteConfig] = Field(default_factory=list)
     grafana_url: str | None = None
+    # Fleets: the site this daemon watches; added as a ``site`` label to node alerts.
+    site: str | None = Field(
+        default=None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$"
+    )
+    # Where people reach this daemon (``generatorURL`` of Alertmanager alerts), like Prometheus'
+    # --web.external-url; default http://<metrics.listen>:<metrics.port>/.
+    external_url: str | None = None
     # SQLite file for alert state, outbox and history; default <state_dir>/alerts.sqlite3.
     db_file: Path | None = None
     # Resolution of the history kept for change/baseline/new-low rules.
     history_resolution_seconds: float = Field(default=300.0, ge=1, le=86_400)
     delivery: DeliveryConfig = DeliveryConfig()
 
-    @field_validator("grafana_url")
+    @field_validator("grafana_url", "external_url")
     @classmethod
     def _grafana(cls, v: str | None) -> str | None:
         if v is not None:

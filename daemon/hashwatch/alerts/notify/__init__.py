@@ -128,6 +128,10 @@ def build_notifier(channel: Any) -> Notifier:
         from .webhook import WebhookNotifier
 
         return WebhookNotifier(channel)
+    if channel.type == "alertmanager":
+        from .alertmanager import AlertmanagerNotifier
+
+        return AlertmanagerNotifier(channel)
     from .log import LogNotifier
 
     return LogNotifier(channel.name)

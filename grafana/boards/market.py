@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from boards_common import SAT, SATVB, SPIKE_STEPS, m, sc, scenario_var, stat, ts
-from dashgen import custom_var, dashboard, node_var, panel, row, target
+from .common import SAT, SATVB, SPIKE_STEPS, m, sc, scenario_var, stat, ts
+from .model import custom_var, dashboard, node_var, panel, row, target
 
 
 def fees() -> dict[str, Any]:

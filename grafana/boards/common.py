@@ -1,7 +1,9 @@
 """Conventions shared by the hashwatch dashboards (units, thresholds, node/scenario scoping).
 
 Metric names are the contract in docs/indicators.md plus the daemon's base metrics. Every query
-filters on ``node=~"$node"`` so a multi-node install picks a node; economics queries also filter
+filters on ``site=~"$site",node=~"$node"`` so a fleet picks a site and a node (a single-site
+install has no ``site`` label; "All" sites is ``.*``, which matches it); economics queries also
+filter
 on ``scenario=~"$scenario"``. Counters that only appear after their first event (errors,
 failed notifications) fall back to ``0 * <a series that exists while the daemon runs>``: zero
 while hashwatch reports, still absent (no fake zero) when hashwatch itself is gone.
@@ -11,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dashgen import panel, query_var, target
+from .model import panel, query_var, target
 
 SATVB = "suffix:sat/vB"
 SAT = "suffix:sat"
@@ -29,8 +31,8 @@ YESNO_MAP = [{"type": "value", "options": {"0": {"text": "no", "index": 0},
 
 
 def m(metric: str, extra: str = "") -> str:
-    """``metric{node=~"$node",extra}``: every query is scoped to the selected node(s)."""
-    return f'{metric}{{node=~"$node"{"," + extra if extra else ""}}}'
+    """``metric{site=~"$site",node=~"$node",extra}``: every query is scoped to the selection."""
+    return f'{metric}{{site=~"$site",node=~"$node"{"," + extra if extra else ""}}}'
 
 
 def sc(metric: str) -> str:
@@ -39,7 +41,7 @@ def sc(metric: str) -> str:
 
 def scenario_var() -> dict[str, Any]:
     return query_var("scenario", "Cost scenario",
-                     'label_values(hashwatch_hashcost_usd_per_phs_day{node=~"$node"}, scenario)',
+                     "label_values(" + m("hashwatch_hashcost_usd_per_phs_day") + ", scenario)",
                      include_all=True)
 
 
@@ -53,3 +55,17 @@ def stat(title, expr, unit, description, legend="{{node}}", **kw):
     kw.setdefault("w", 4)
     kw.setdefault("h", 4)
     return panel("stat", title, [target(expr, legend)], unit=unit, description=description, **kw)
+
+
+NETWORK_INFO = 'label_replace({}, "network", "$1", "chain", "(.+)")'.format(
+    m("hashwatch_node_info")
+)
+
+
+def network(metric: str, extra: str = "", by: str = "network") -> str:
+    """A network-wide indicator for a fleet: one value per ``network`` (and ``by`` labels) over
+    every selected node of every selected site, the median so one lagging node does not move it.
+    The ``network`` label comes from hashwatch_node_info's ``chain`` (the same join as the alert
+    rules in config/prometheus/rules)."""
+    inner = f"{m(metric, extra)} * on (site, instance, node) group_left (network) {NETWORK_INFO}"
+    return f"quantile by ({by}) (0.5, {inner})"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from boards_common import (
+from .common import (
     AGE_STEPS,
     CHANGE_STEPS,
     DROP_STEPS,
@@ -20,7 +20,7 @@ from boards_common import (
     stat,
     ts,
 )
-from dashgen import GREEN, dashboard, node_var, panel, row, target
+from .model import GREEN, dashboard, node_var, panel, row, target
 
 
 def overview() -> dict[str, Any]:
