@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import subprocess
 import threading
-import time
 import urllib.request
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -24,6 +22,8 @@ from typing import Any
 import pytest
 
 from ..stack.stackutil import IN_CI
+from ..support.ports import free_port
+from ..support.waiting import wait_for as _wait_for
 
 PROCESS_STOP_SECONDS = 10.0
 
@@ -40,25 +40,9 @@ def binary(*names: str) -> str:
     pytest.skip(msg)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def wait_for(predicate: Callable[[], Any], timeout: float = 20.0, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        try:
-            last = predicate()
-        except OSError as exc:  # a server not listening yet
-            last = exc
-        else:
-            if last:
-                return last
-        time.sleep(0.05)  # polling interval; the deadline decides
-    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
+    """tests.support's wait_for, treating a server that is not listening yet as "not yet"."""
+    return _wait_for(predicate, timeout, what, ignore=(OSError,))
 
 
 def http_json(url: str, timeout: float = 5.0) -> Any:

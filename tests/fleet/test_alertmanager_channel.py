@@ -13,7 +13,8 @@ from prometheus_client import CollectorRegistry
 from hashwatch.alerts.metrics_collector import AlertsCollector
 from hashwatch.alerts.service import AlertService
 
-from ..alerts.helpers import FakeClock, RecordingServer, config, iv, snapshot
+from ..support.alertkit import FakeClock, config, iv, snapshot
+from ..support.httpsink import RecordingServer
 from .engines import (
     WebhookSink,
     alertmanager_config,
