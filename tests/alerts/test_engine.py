@@ -298,7 +298,7 @@ def two_nodes(clock, a: float | None, b: float | None, *, a_up: bool = True, cha
 
     from hashwatch.snapshot.store import NodeSnapshot, Snapshot
 
-    from .helpers import Section, status
+    from ..support.alertkit import Section, status
 
     nodes = {}
     for name, value, up in (("n1", a, a_up), ("n2", b, True)):
