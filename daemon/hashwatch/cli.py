@@ -85,12 +85,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_config_args(test_alert, simulate=False)
     test_alert.add_argument("--channel", required=True, help="channel name from alerts.channels")
 
-    try:
-        from .sim import command as sim_command
-    except ImportError:  # simulator not installed in this build
-        pass
-    else:
-        sim_command.add_parser(sub)
+    from .sim import command as sim_command
+
+    sim_command.add_parser(sub)
     return parser
 
 

@@ -19,11 +19,11 @@ import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ..node.errors import RPC_METHOD_NOT_FOUND, NodeError
+from ..node.rpc import NodeClient
 from ..snapshot.blocks import BlockRecord, RecentBlocks
 from ..state.blocks import BlockStore
 from .context import DaemonContext, JobSpec
-from ..node.errors import RPC_METHOD_NOT_FOUND, NodeError
-from ..node.rpc import NodeClient
 
 log = logging.getLogger("hashwatch.collect.blocks")
 

@@ -11,11 +11,11 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .context import DaemonContext, JobSpec
 from ..node.errors import NodeError
 from ..node.rpc import NodeClient
 from ..snapshot.store import NodeStatus, SnapshotStore
 from ..units import btc_per_kvb_to_sat_per_vb, btc_to_sat
+from .context import DaemonContext, JobSpec
 
 log = logging.getLogger("hashwatch.collect.chain")
 

@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any, TextIO
 
-from .context import DaemonContext, JobSpec
-from ..state.headers import HeadersStore, StoredHeader, store_path
 from ..indicators.difficulty_view import build_view
 from ..node.rpc import NodeClient
+from ..state.headers import HeadersStore, StoredHeader, store_path
+from .context import DaemonContext, JobSpec
 
 log = logging.getLogger("hashwatch.collect.headers")
 

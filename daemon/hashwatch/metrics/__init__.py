@@ -15,7 +15,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
-from ..snapshot.store import Snapshot
+from ..snapshot.store import NodeSnapshot, Snapshot
 
 PREFIX = "hashwatch_"
 Renderer = Callable[[Snapshot], Iterable[Metric]]
@@ -24,19 +24,14 @@ log = logging.getLogger("hashwatch.metrics")
 
 
 def default_renderers() -> list[tuple[str, Renderer]]:
-    """Every feature's renderer, in a stable order. Imported lazily to keep modules apart."""
-    from . import base
+    """Every feature's renderer, in a stable order (the registry in ``hashwatch.features``).
 
-    renderers: list[tuple[str, Renderer]] = [("base", base.render)]
-    for name in ("difficulty", "fees", "economics", "pools", "alerts"):
-        try:
-            module = __import__(f"{__name__}.{name}", fromlist=["render"])
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{__name__}.{name}":
-                raise
-            continue
-        renderers.append((name, module.render))
-    return renderers
+    Imported here, not at the top: the registry imports the renderer modules, which import this
+    package.
+    """
+    from ..features import renderers
+
+    return renderers()
 
 
 class SnapshotCollector(Collector):
@@ -74,7 +69,7 @@ def gauge(name: str, documentation: str, labels: Sequence[str] = ("node",)) -> G
     return GaugeMetricFamily(PREFIX + name, documentation, labels=list(labels))
 
 
-def nodes_up(snapshot: Snapshot) -> Iterator[tuple[str, object]]:
+def nodes_up(snapshot: Snapshot) -> Iterator[tuple[str, NodeSnapshot]]:
     """(node name, node snapshot) for nodes whose last base poll succeeded.
 
     Node-derived values are exported only while the node is up: absent, not stale or zero.

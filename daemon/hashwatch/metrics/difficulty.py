@@ -11,7 +11,6 @@ from collections.abc import Iterator
 
 from prometheus_client.metrics_core import Metric
 
-from ..indicators.difficulty_view import DifficultyView
 from ..snapshot.store import Snapshot
 from . import gauge, nodes_up
 
@@ -50,8 +49,8 @@ def render(snapshot: Snapshot) -> Iterator[Metric]:
     scalars = {name: gauge(name, doc) for name, doc in _SCALARS}
     windowed = {name: gauge(name, doc, ("node", "window")) for name, doc in _WINDOWED}
     for name, node in nodes_up(snapshot):
-        view = node.section("difficulty")  # type: ignore[attr-defined]
-        if not isinstance(view, DifficultyView):
+        view = node.difficulty
+        if view is None:
             continue
         for value in view.values():
             if value.labels:

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 from prometheus_client.metrics_core import Metric
 
-from ..indicators.economics import TH_PER_PH, EconomicsSection, PriceFailure, PriceQuote
+from ..indicators.economics import TH_PER_PH
 from ..snapshot.store import Snapshot
 from . import gauge, nodes_up
 
@@ -25,8 +25,8 @@ def render(snapshot: Snapshot, now: float | None = None) -> Iterator[Metric]:
 
 
 def _price(snapshot: Snapshot, now: float) -> Iterator[Metric]:
-    quote = snapshot.globals.get("price")
-    failure = snapshot.globals.get("price_error")
+    quote = snapshot.price
+    failure = snapshot.price_error
     labels = ("source",)
     up = gauge(
         "price_up",
@@ -40,13 +40,13 @@ def _price(snapshot: Snapshot, now: float) -> Iterator[Metric]:
         "Seconds since the last good BTC price was fetched (kept after it goes stale).",
         labels,
     )
-    if isinstance(quote, PriceQuote):
+    if quote is not None:
         fresh = quote.is_fresh(now)
         up.add_metric([quote.source], 1.0 if fresh else 0.0)
         age.add_metric([quote.source], quote.age_seconds(now))
         if fresh:
             price.add_metric([quote.source], quote.usd)
-    elif isinstance(failure, PriceFailure):
+    elif failure is not None:
         up.add_metric([failure.source], 0.0)
     yield up
     yield price
@@ -96,8 +96,8 @@ def _economics(snapshot: Snapshot, now: float) -> Iterator[Metric]:
         scen_l,
     )
     for name, ns in nodes_up(snapshot):
-        section = ns.section("economics")  # type: ignore[attr-defined]
-        if not isinstance(section, EconomicsSection):
+        section = ns.economics
+        if section is None:
             continue
         hp_btc.add_metric([name], section.hashprice_btc_per_phs_day)
         hp_btc_th.add_metric([name], section.hashprice_btc_per_phs_day / TH_PER_PH)

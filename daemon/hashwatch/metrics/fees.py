@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 from prometheus_client.metrics_core import Metric
 
-from ..indicators.fees import FeesSection, le_label
+from ..indicators.fees import le_label
 from ..indicators.mempool_projection import PERCENTILES
 from ..snapshot.store import Snapshot
 from . import gauge, nodes_up
@@ -70,8 +70,8 @@ def render(snapshot: Snapshot) -> Iterator[Metric]:
         ("node", "window", "percentile"),
     )
     for name, ns in nodes_up(snapshot):
-        section = ns.section("fees")  # type: ignore[attr-defined]
-        if not isinstance(section, FeesSection):
+        section = ns.fees
+        if section is None:
             continue
         clear.add_metric([name], float(section.blocks_to_clear))
         for le, vsize in section.histogram:

@@ -11,7 +11,6 @@ from collections.abc import Iterator
 
 from prometheus_client.metrics_core import Metric
 
-from ..indicators.pools import PoolsSection
 from ..snapshot.store import Snapshot
 from . import gauge, nodes_up
 
@@ -39,8 +38,8 @@ def render(snapshot: Snapshot) -> Iterator[Metric]:
         "pools_unknown_share_ratio", "Share of blocks no pool definition matched.", win
     )
     for name, ns in nodes_up(snapshot):
-        section = ns.section("pools")  # type: ignore[attr-defined]
-        if not isinstance(section, PoolsSection):
+        section = ns.pools
+        if section is None:
             continue
         for c in section.windows:
             w = str(c.window)

@@ -15,8 +15,8 @@ from prometheus_client import (
     disable_created_metrics,
 )
 
-from . import PREFIX
 from ..node.rpc import Observer
+from . import PREFIX
 
 # Few buckets on purpose: every bucket is one sample per (node, method) or (node, job) in each
 # scrape, and rendering them was a third of a scrape's time (the dashboards only take a p95).
