@@ -10,25 +10,20 @@ from collections import Counter
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
+from ..metrics import catalog
 from .store import StoreError
 
 if TYPE_CHECKING:
     from .service import AlertService
 
-P = "hashwatch_alerts_"
-
 
 def alert_metrics(service: AlertService) -> Iterator[Metric]:
     now = service.clock()
-    labels = ["node", "rule", "severity"]
-    firing = GaugeMetricFamily(P + "firing", "Alert instances firing, by rule.", labels=labels)
-    pending = GaugeMetricFamily(
-        P + "pending", "Alert instances pending (waiting out `for`).", labels=labels
-    )
+    firing = catalog.gauge("alerts_firing")
+    pending = catalog.gauge("alerts_pending")
     counts: Counter[tuple[str, str, str]] = Counter()
     for s in service.active():
         counts[(s.state, s.node, s.rule)] += 1
@@ -40,9 +35,7 @@ def alert_metrics(service: AlertService) -> Iterator[Metric]:
             pending.add_metric(list(key), counts[("pending", node, rule.name)])
     yield firing
     yield pending
-    store_errors = CounterMetricFamily(
-        P + "store_errors", "Alert store write failures since start, by kind.", labels=["kind"]
-    )
+    store_errors = catalog.counter("alerts_store_errors")
     for kind, n in sorted(service.store_errors.items()):
         store_errors.add_metric([kind], n)
     try:
@@ -53,20 +46,9 @@ def alert_metrics(service: AlertService) -> Iterator[Metric]:
         yield store_errors
         return
     yield store_errors
-    sent = CounterMetricFamily(
-        P + "notifications_sent", "Notifications delivered, by channel.", labels=["channel"]
-    )
-    failed = CounterMetricFamily(
-        P + "notifications_failed",
-        "Failed delivery attempts, by channel and reason.",
-        labels=["channel", "reason"],
-    )
-    dropped = CounterMetricFamily(
-        P + "notifications_dropped",
-        "Notifications given up after the retry budget or a permanent "
-        "error, by channel and reason.",
-        labels=["channel", "reason"],
-    )
+    sent = catalog.counter("alerts_notifications_sent")
+    failed = catalog.counter("alerts_notifications_failed")
+    dropped = catalog.counter("alerts_notifications_dropped")
     sent_channels = {ch for name, ch, _, _ in counters if name == "sent"}
     for name, channel, reason, value in counters:
         if name == "sent":
@@ -80,16 +62,8 @@ def alert_metrics(service: AlertService) -> Iterator[Metric]:
     yield sent
     yield failed
     yield dropped
-    outbox = GaugeMetricFamily(
-        P + "outbox_notifications",
-        "Notifications in the outbox not yet delivered, by channel.",
-        labels=["channel"],
-    )
-    oldest = GaugeMetricFamily(
-        P + "outbox_oldest_age_seconds",
-        "Age of the oldest undelivered notification, by channel.",
-        labels=["channel"],
-    )
+    outbox = catalog.gauge("alerts_outbox_notifications")
+    oldest = catalog.gauge("alerts_outbox_oldest_age_seconds")
     for ch in sorted(set(service.notifiers) | set(depth)):
         n, first = depth.get(ch, (0, None))
         outbox.add_metric([ch], n)

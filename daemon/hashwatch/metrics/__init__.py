@@ -16,8 +16,9 @@ from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
 from ..snapshot.store import NodeSnapshot, Snapshot
+from . import catalog
 
-PREFIX = "hashwatch_"
+PREFIX = catalog.PREFIX
 Renderer = Callable[[Snapshot], Iterable[Metric]]
 
 log = logging.getLogger("hashwatch.metrics")
@@ -47,11 +48,7 @@ class SnapshotCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         snapshot = self._get_snapshot()
-        success = GaugeMetricFamily(
-            PREFIX + "renderer_success",
-            "1 if the renderer produced its metrics on this scrape, 0 if it failed.",
-            labels=["renderer"],
-        )
+        success = catalog.gauge("renderer_success")
         for name, render in self._renderers:
             try:
                 families = list(render(snapshot))
@@ -64,9 +61,17 @@ class SnapshotCollector(Collector):
         yield success
 
 
-def gauge(name: str, documentation: str, labels: Sequence[str] = ("node",)) -> GaugeMetricFamily:
-    """A gauge family with the project prefix; ``name`` must already carry its unit."""
-    return GaugeMetricFamily(PREFIX + name, documentation, labels=list(labels))
+def gauge(
+    name: str, documentation: str | None = None, labels: Sequence[str] | None = None
+) -> GaugeMetricFamily:
+    """The gauge family ``name`` from the metric catalog (HELP and labels live there).
+
+    ``documentation``/``labels`` only serve a metric not yet in the catalog; the catalog test
+    fails until it is added there.
+    """
+    if name in catalog.CATALOG or documentation is None:
+        return catalog.gauge(name)
+    return GaugeMetricFamily(PREFIX + name, documentation, labels=list(labels or ("node",)))
 
 
 def nodes_up(snapshot: Snapshot) -> Iterator[tuple[str, NodeSnapshot]]:
