@@ -12,7 +12,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from . import __version__
@@ -261,11 +261,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
-    handler = COMMANDS.get(args.command)
+    handler: Callable[[argparse.Namespace], int | None] | None = COMMANDS.get(args.command)
     if handler is None and args.command == "simulate":
         from .sim import command as sim_command
 
         handler = sim_command.run
+    if handler is None:
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
     try:
         return int(handler(args) or 0)
     except ConfigError as exc:

@@ -22,15 +22,15 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from prometheus_client import CollectorRegistry
 
 from . import features
-from .config import Config, NodeConfig
 from .collect.context import DaemonContext, JobSpec
-from .serve.exposition import Exposition, Part
+from .config import Config, NodeConfig
 from .logs import register_secret
 from .metrics import SnapshotCollector
-from .serve.server import MetricsServer
+from .metrics.selfmetrics import DaemonMetrics
 from .node.auth import NodeAuth, cookie_path_for
 from .node.rpc import NodeClient
-from .metrics.selfmetrics import DaemonMetrics
+from .serve.exposition import Exposition, Part
+from .serve.server import MetricsServer
 from .snapshot.store import Snapshot, SnapshotStore
 
 log = logging.getLogger("hashwatch.daemon")
@@ -259,6 +259,7 @@ class Daemon:
         return run
 
     def _evaluate_alerts(self, snapshot: Snapshot) -> None:
+        assert self.alerts is not None  # registered only when alerting is on
         try:
             self.alerts.evaluate(snapshot)
         except Exception:  # noqa: BLE001 - alerting trouble must not stop collection

@@ -6,8 +6,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hashwatch.alerts.engine import AlertState, Engine, flatten, step
-from hashwatch.alerts.windows import History
 from hashwatch.alerts.rules import Rule
+from hashwatch.alerts.windows import History
 
 from .helpers import FakeClock, iv, snapshot
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from hashwatch.state.headers import StoredHeader
 from hashwatch.indicators.retarget import EPOCH_BLOCKS, Header, next_bits
+from hashwatch.state.headers import StoredHeader
 
 MAINNET_CSV = Path("/work/shared/mainnet/headers_923327_927360.csv")
 SEED_BITS = 0x1701E2A0  # the epoch from 925,344: 149.30 T

@@ -8,16 +8,16 @@ from pathlib import Path
 
 import pytest
 
+from hashwatch.collect.context import DaemonContext
 from hashwatch.collect.headers import backfill, make_jobs
 from hashwatch.config import Config
-from hashwatch.collect.context import DaemonContext
-from hashwatch.state.headers import HeadersStore, store_path
 from hashwatch.indicators.difficulty_view import DifficultyView
 from hashwatch.indicators.retarget import retarget_change_percent
 from hashwatch.node.auth import NodeAuth
 from hashwatch.node.rpc import NodeClient
 from hashwatch.sim.node import SimNode
 from hashwatch.snapshot.store import SnapshotStore
+from hashwatch.state.headers import HeadersStore, store_path
 from hashwatch.status import difficulty as difficulty_status
 
 

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from hashwatch.collect.headers import ProgressReporter, backfill, links, parse_header
-from hashwatch.state.headers import HeadersStore, StoredHeader
 from hashwatch.node.errors import RPCError
+from hashwatch.state.headers import HeadersStore, StoredHeader
 
 from .helpers import synthetic_chain, with_hashes
 

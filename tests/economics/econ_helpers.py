@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from hashwatch.snapshot.blocks import BlockRecord, RecentBlocks
 from hashwatch.config import Config
+from hashwatch.snapshot.blocks import BlockRecord, RecentBlocks
 from hashwatch.snapshot.store import NodeStatus, SnapshotStore
 
 SEED_DIFFICULTY = 149_301_205_959_699.9  # bits 1701e2a0, height 925344 (the seed's 149.30 T)

@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 from prometheus_client import CollectorRegistry
 
-from hashwatch.snapshot.blocks import RecentBlocks
 from hashwatch.collect import economics as econ_job
 from hashwatch.collect import pools as pools_job
 from hashwatch.collect.blocks import STATS_FIELDS, make_record
@@ -26,6 +25,7 @@ from hashwatch.metrics import SnapshotCollector
 from hashwatch.metrics import pools as pools_metrics
 from hashwatch.node.auth import NodeAuth
 from hashwatch.node.rpc import NodeClient
+from hashwatch.snapshot.blocks import RecentBlocks
 from hashwatch.snapshot.store import SnapshotStore
 
 from .econ_helpers import FakeClock, config, status

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from hashwatch.collect.blocks import BlocksJob
+from hashwatch.collect.context import DaemonContext
 from hashwatch.collect.mempool import FeesJob, MempoolSync, make_jobs
 from hashwatch.config import Config
-from hashwatch.collect.context import DaemonContext
 from hashwatch.indicators.fees import FeesSection
 from hashwatch.indicators.mempool_model import MempoolModel
 from hashwatch.indicators.mempool_projection import FEE_BANDS

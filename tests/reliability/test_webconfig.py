@@ -24,9 +24,9 @@ from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry, Gauge
 
 from hashwatch.config import Config, ConfigError
+from hashwatch.serve.auth import BasicAuth, parse_basic_header
 from hashwatch.serve.exposition import Exposition, Part
 from hashwatch.serve.server import MetricsServer
-from hashwatch.serve.auth import BasicAuth, parse_basic_header
 from hashwatch.serve.webconfig import load_web_config
 
 from .tlsfiles import TLSFiles, make_tls_files

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..snapshot.store import IndicatorValue, Section, Snapshot
-from .windows import Bucket, History, SeriesKey
 from .rules import HISTORY_KINDS, Rule, human_duration, render_template
 from .state import (
     AlertState,
@@ -26,6 +25,7 @@ from .state import (
     observe,
     step,
 )
+from .windows import Bucket, History, SeriesKey
 
 __all__ = ["AlertState", "Engine", "Observation", "Plan", "Transition", "flatten", "step"]
 GLOBAL_NODE = ""

@@ -22,12 +22,12 @@ from ..config import Config
 from ..snapshot.store import Snapshot
 from .delivery import DeliveryWorker, Fault
 from .engine import AlertState, Engine, Transition, flatten
-from .windows import History
 from .notify import Notifier, build_notifier
 from .notify.log import LogNotifier
 from .routing import route
 from .rules import Rule, load_rules
 from .store import AlertStore, NewMessage, StoreError
+from .windows import History
 
 log = logging.getLogger("hashwatch.alerts")
 

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 from ..snapshot.store import Labels
-from .windows import History, SeriesKey
 from .rules import Rule
+from .windows import History, SeriesKey
 
 StateName = Literal["inactive", "pending", "firing", "resolved"]
 TransitionKind = Literal["firing", "resolved", "repeat"]

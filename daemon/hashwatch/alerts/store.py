@@ -22,9 +22,9 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from .windows import Bucket, SeriesKey
 from .records import SCHEMA, NewMessage, OutboxRow, StoreError, classify
 from .state import AlertState
+from .windows import Bucket, SeriesKey
 
 __all__ = ["AlertStore", "NewMessage", "OutboxRow", "StoreError", "classify"]
 

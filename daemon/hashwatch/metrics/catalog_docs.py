@@ -113,8 +113,11 @@ def main(argv: Sequence[str]) -> int:
     if args.check:
         stale = check(args.root)
         for rel in stale:
-            print(f"catalog: {rel}: metric tables differ from the catalog; run "
-                  "python -m hashwatch.metrics.catalog --write-docs", file=sys.stderr)
+            print(
+                f"catalog: {rel}: metric tables differ from the catalog; run "
+                "python -m hashwatch.metrics.catalog --write-docs",
+                file=sys.stderr,
+            )
         return 1 if stale else 0
     for rel in write(args.root):
         print(f"catalog: rewrote {rel}")
