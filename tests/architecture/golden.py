@@ -28,7 +28,7 @@ MASK = "NaN"  # still valid exposition, so promtool can lint the file
 _VARYING = re.compile(
     r"^(hashwatch_(rpc_duration_seconds|job_duration_seconds)_(bucket|sum)"
     r"|hashwatch_node_uptime_seconds|hashwatch_node_network_(sent|received)_bytes_total"
-    r"|hashwatch_rpc_received_bytes_total)\b"
+    r"|hashwatch_rpc_(sent|received)_bytes_total)\b"
 )
 
 

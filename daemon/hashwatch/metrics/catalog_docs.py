@@ -58,7 +58,7 @@ def table(groups: Sequence[str], rules: bool = False) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render(text: str) -> str:
+def render_docs(text: str) -> str:
     """``text`` with every marked region regenerated."""
 
     def fill(match: re.Match[str]) -> str:
@@ -82,7 +82,7 @@ def check(root: Path) -> list[str]:
     stale = []
     for rel in DOCS:
         text = (root / rel).read_text(encoding="utf-8")
-        if render(text) != text:
+        if render_docs(text) != text:
             stale.append(rel)
     return stale
 
@@ -92,7 +92,7 @@ def write(root: Path) -> list[str]:
     for rel in DOCS:
         path = root / rel
         text = path.read_text(encoding="utf-8")
-        new = render(text)
+        new = render_docs(text)
         if new != text:
             path.write_text(new, encoding="utf-8")
             changed.append(rel)
