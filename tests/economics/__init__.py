@@ -1,1 +1,1 @@
-"""Tests of issue 6: miner economics, BTC price source, pool concentration."""
+"""Tests of miner economics, the BTC price source and pool concentration."""

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from .stackutil import IN_CI, REPO, free_port, require_tool
+from .stackutil import REPO, free_port, require_tool
 from .test_dashboards import VAR_VALUES, all_targets, substitute
 
 pytestmark = [pytest.mark.prometheus, pytest.mark.slow, pytest.mark.timeout(420)]
@@ -31,21 +31,6 @@ pytestmark = [pytest.mark.prometheus, pytest.mark.slow, pytest.mark.timeout(420)
 STARTUP_SECONDS = 90
 DATA_SECONDS = 240
 RULES = REPO / "config" / "prometheus" / "rules" / "hashwatch.rules.yml"
-
-
-def _need_simulate_cli() -> None:
-    """The daemon's ``run --simulate`` wiring lands at integration; skip before that locally."""
-    from hashwatch.cli import build_parser
-
-    try:
-        import hashwatch.sim  # noqa: F401
-
-        build_parser().parse_args(["run", "--simulate", "--scenario", "demo"])
-    except (ImportError, SystemExit) as exc:
-        msg = f"hashwatch run --simulate is not available yet ({exc!r})"
-        if IN_CI:
-            pytest.fail(msg)
-        pytest.skip(msg)
 
 
 def wait_for(what: str, check: Callable[[], object], deadline_s: float, poll_s: float = 0.5,
@@ -131,7 +116,6 @@ def _alive(proc: subprocess.Popen, name: str, log: Path) -> Callable[[], None]:
 
 @pytest.fixture
 def daemon(tmp_path):
-    _need_simulate_cli()
     port = free_port()
     state = tmp_path / "state"
     log = tmp_path / "hashwatch.log"

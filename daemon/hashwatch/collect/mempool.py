@@ -25,6 +25,7 @@ from ..node.errors import RPC_INVALID_ADDRESS_OR_KEY, NodeError
 from ..node.rpc import NodeClient
 from ..node.zmq import SequenceEvent, ZmqListener
 from ..state.fees import FeeSampleStore
+from ..state.sqlite import db_path
 from .context import DaemonContext, JobSpec
 from .memory import release_free_memory
 
@@ -207,7 +208,7 @@ class FeesJob:
     def samples(self) -> FeeSampleStore:
         if self._samples is None:  # opened lazily: construction must not touch the disk
             self._samples = FeeSampleStore(
-                self.ctx.state_dir / f"fees-{self.node}.sqlite3",
+                db_path(self.ctx.state_dir, "fees", self.node),
                 sample_seconds=self.cfg.spike_sample_seconds,
                 keep_seconds=self.cfg.spike_baseline_seconds,
             )
