@@ -1,7 +1,7 @@
 """Wiring in one place: config -> node clients -> collector jobs -> scheduler -> registry -> server.
 
-Why here and nowhere else: features stay independent (each exposes ``make_jobs(ctx)`` and a
-metrics renderer); this module decides what runs, how often, and how failures are contained.
+Why here and nowhere else: features stay independent (``features.py`` lists each one's jobs,
+renderer and triggers); this module decides what runs, how often, and how failures are contained.
 A failing job is logged once per change of error and counted; it never kills the daemon, and
 ``max_instances=1`` + ``coalesce`` + per-call RPC timeouts keep jobs from piling up behind a hung
 node.
