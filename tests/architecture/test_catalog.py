@@ -151,3 +151,9 @@ def test_golden_exposition_passes_promtool():
     assert done.returncode in (0, 3), problems  # 3 = lint findings; anything else = unparsable
     unexpected = [p for p in problems if p.split(" ", 1)[0] not in ACCEPTED_LINT]
     assert not unexpected, unexpected
+
+
+def test_metrics_package_prefix_is_the_catalog_prefix():
+    from hashwatch import metrics
+
+    assert metrics.PREFIX == catalog.PREFIX

@@ -16,9 +16,8 @@ from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
 from ..snapshot.store import NodeSnapshot, Snapshot
-from . import catalog
 
-PREFIX = catalog.PREFIX
+PREFIX = "hashwatch_"  # = catalog.PREFIX (not imported here: `python -m ...catalog` runs it)
 Renderer = Callable[[Snapshot], Iterable[Metric]]
 
 log = logging.getLogger("hashwatch.metrics")
@@ -48,6 +47,8 @@ class SnapshotCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         snapshot = self._get_snapshot()
+        from . import catalog
+
         success = catalog.gauge("renderer_success")
         for name, render in self._renderers:
             try:
@@ -69,6 +70,8 @@ def gauge(
     ``documentation``/``labels`` only serve a metric not yet in the catalog; the catalog test
     fails until it is added there.
     """
+    from . import catalog
+
     if name in catalog.CATALOG or documentation is None:
         return catalog.gauge(name)
     return GaugeMetricFamily(PREFIX + name, documentation, labels=list(labels or ("node",)))
