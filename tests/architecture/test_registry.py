@@ -137,3 +137,22 @@ def test_a_missing_feature_module_is_not_skipped():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           env=env, timeout=60, cwd=REPO)
     assert done.returncode != 0 and "ModuleNotFoundError" in done.stderr
+
+
+def test_registry_section_types_are_the_types_the_store_enforces():
+    from hashwatch.snapshot import store
+
+    assert features.section_types() == store._section_types()
+    for name in features.section_types():
+        assert isinstance(getattr(store.NodeSnapshot, name), property), name
+
+
+def test_set_section_rejects_the_wrong_type():
+    from hashwatch.snapshot.store import SnapshotStore
+
+    s = SnapshotStore(["n1"], clock=lambda: 1.0)
+    with pytest.raises(TypeError, match="must be FeesSection"):
+        s.set_section("n1", "fees", object())  # type: ignore[call-overload]
+    assert s.current().nodes["n1"].fees is None
+    with pytest.raises(TypeError, match="must be PriceQuote"):
+        s.set_global("price", 80500.0)  # type: ignore[call-overload]
