@@ -140,9 +140,9 @@ def test_a_missing_feature_module_is_not_skipped():
 
 
 def test_registry_section_types_are_the_types_the_store_enforces():
-    from hashwatch.snapshot import store
+    from hashwatch.snapshot import sections, store
 
-    assert features.section_types() == store._section_types()
+    assert features.section_types() == sections.section_types()
     for name in features.section_types():
         assert isinstance(getattr(store.NodeSnapshot, name), property), name
 

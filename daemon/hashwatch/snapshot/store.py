@@ -19,9 +19,10 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from functools import cache
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal, Protocol, overload, runtime_checkable
+
+from .sections import global_types, section_types
 
 if TYPE_CHECKING:  # the section types import this module (IndicatorValue): no runtime cycle
     from ..indicators.difficulty_view import DifficultyView
@@ -227,7 +228,7 @@ class SnapshotStore:
         A known section of the wrong type raises ``TypeError`` here, at the writer, so the
         typed readers (``node.fees``, ...) can trust what they get.
         """
-        expected = _section_types().get(name)
+        expected = section_types().get(name)
         if value is not None and expected is not None and not isinstance(value, expected):
             raise TypeError(
                 f"section {name!r} must be {expected.__name__}, not {type(value).__name__}"
@@ -259,7 +260,7 @@ class SnapshotStore:
 
     def set_global(self, name: str, value: Any) -> Snapshot:
         """Daemon-wide values not tied to one node (the BTC price and its last failure)."""
-        expected = _global_types().get(name)
+        expected = global_types().get(name)
         if value is not None and expected is not None and not isinstance(value, expected):
             raise TypeError(
                 f"global {name!r} must be {expected.__name__}, not {type(value).__name__}"
@@ -292,28 +293,3 @@ def _with_node(snap: Snapshot, node: str, changes: Mapping[str, Any]) -> Snapsho
     current = nodes.get(node) or NodeSnapshot(node=node)
     nodes[node] = dataclasses.replace(current, **changes)
     return dataclasses.replace(snap, nodes=MappingProxyType(nodes))
-
-
-@cache
-def _section_types() -> dict[str, type]:
-    """Section name -> its type; imported on first use (the types import this module)."""
-    from ..indicators.difficulty_view import DifficultyView
-    from ..indicators.economics import EconomicsSection
-    from ..indicators.fees import FeesSection
-    from ..indicators.pools import PoolsSection
-    from .blocks import RecentBlocks
-
-    return {
-        "difficulty": DifficultyView,
-        "blocks": RecentBlocks,
-        "fees": FeesSection,
-        "economics": EconomicsSection,
-        "pools": PoolsSection,
-    }
-
-
-@cache
-def _global_types() -> dict[str, type]:
-    from ..indicators.economics import PriceFailure, PriceQuote
-
-    return {"price": PriceQuote, "price_error": PriceFailure}
