@@ -14,7 +14,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TextIO
 
@@ -98,12 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_config_args(test_alert, simulate=False)
     test_alert.add_argument("--channel", required=True, help="channel name from alerts.channels")
 
-    try:
-        from .sim import command as sim_command
-    except ImportError:  # simulator not installed in this build
-        pass
-    else:
-        sim_command.add_parser(sub)
+    from .sim import command as sim_command
+
+    sim_command.add_parser(sub)
     return parser
 
 
@@ -277,11 +274,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
-    handler = COMMANDS.get(args.command)
+    handler: Callable[[argparse.Namespace], int | None] | None = COMMANDS.get(args.command)
     if handler is None and args.command == "simulate":
         from .sim import command as sim_command
 
         handler = sim_command.run
+    if handler is None:
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
     try:
         return int(handler(args) or 0)
     except ConfigError as exc:

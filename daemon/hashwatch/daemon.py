@@ -1,7 +1,7 @@
 """Wiring in one place: config -> node clients -> collector jobs -> scheduler -> registry -> server.
 
-Why here and nowhere else: features stay independent (each exposes ``make_jobs(ctx)`` and a
-metrics renderer); this module decides what runs, how often, and how failures are contained.
+Why here and nowhere else: features stay independent (``features.py`` lists each one's jobs,
+renderer and triggers); this module decides what runs, how often, and how failures are contained.
 A failing job is logged once per change of error and counted; it never kills the daemon, and
 ``max_instances=1`` + ``coalesce`` + per-call RPC timeouts keep jobs from piling up behind a hung
 node.
@@ -10,7 +10,6 @@ node.
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import logging
 import threading
 import time
@@ -22,6 +21,7 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from prometheus_client import CollectorRegistry
 
+from . import features
 from .collect.context import DaemonContext, JobSpec
 from .config import Config, NodeConfig
 from .logs import register_secret
@@ -39,22 +39,7 @@ from .snapshot.store import Snapshot, SnapshotStore
 
 log = logging.getLogger("hashwatch.daemon")
 
-# Feature modules under hashwatch.collect that provide make_jobs(ctx); order = first-run order.
-JOB_MODULES: Sequence[str] = (
-    "chain",
-    "headers",
-    "blocks",
-    "mempool",
-    "price",
-    "economics",
-    "pools",
-)
-
-# Jobs that read what another job produced run right after it succeeds, so a new block shows
-# in hashprice and pool shares at once instead of one timer tick later.
 STOP_GRACE_SECONDS = 3.0  # SIGTERM must stop the daemon within 5 s
-
-FOLLOW_UPS: dict[str, tuple[str, ...]] = {"blocks": ("economics", "pools"), "price": ()}
 
 
 def node_auth(node: NodeConfig) -> NodeAuth:
@@ -82,20 +67,6 @@ def build_clients(config: Config, metrics: DaemonMetrics | None) -> dict[str, No
     }
 
 
-def _feature_jobs(ctx: DaemonContext, modules: Sequence[str]) -> list[JobSpec]:
-    jobs: list[JobSpec] = []
-    for name in modules:
-        qualified = f"{__package__}.collect.{name}"
-        try:
-            module = importlib.import_module(qualified)
-        except ModuleNotFoundError as exc:
-            if exc.name == qualified:
-                continue
-            raise
-        jobs.extend(module.make_jobs(ctx))
-    return jobs
-
-
 def _load_alert_service(config: Config, state_dir: Path, clock: Callable[[], float]) -> Any:
     """The alert engine and its delivery worker, or None when alerting is switched off."""
     if not config.alerts.enabled:
@@ -114,7 +85,7 @@ class Daemon:
         *,
         registry: CollectorRegistry | None = None,
         clock: Callable[[], float] = time.time,
-        job_modules: Sequence[str] = JOB_MODULES,
+        job_modules: Sequence[str] = features.JOB_NAMES,
         serve_metrics: bool = True,
         alerts: bool = True,
     ):
@@ -137,7 +108,7 @@ class Daemon:
             clock=clock,
             trigger=self.trigger,
         )
-        self.jobs = _feature_jobs(self.ctx, job_modules)
+        self.jobs = features.make_jobs(self.ctx, job_modules)
         self._job_errors: dict[str, str] = {}
         # The snapshot renders into its own registry so its text can be cached per version.
         self.snapshot_registry = CollectorRegistry()
@@ -284,8 +255,9 @@ class Daemon:
                         log.debug("event=job_traceback job=%s", spec.name, exc_info=True)
             else:
                 self.metrics.last_success.labels(node, spec.name).set(self.clock())
-                for follower in FOLLOW_UPS.get(spec.name, ()):
-                    self.trigger(follower, spec.node)
+                for follower in features.follow_ups(spec.name):
+                    for target in [spec.node] if spec.node else list(self.clients):
+                        self.trigger(follower, target)
                 if self._job_errors.pop(key, None) is not None:
                     log.info("event=job_recovered job=%s node=%s", spec.name, node)
             finally:
@@ -296,6 +268,7 @@ class Daemon:
         return run
 
     def _evaluate_alerts(self, snapshot: Snapshot) -> None:
+        assert self.alerts is not None  # registered only when alerting is on
         try:
             self.alerts.evaluate(snapshot)
         except Exception:  # noqa: BLE001 - alerting trouble must not stop collection

@@ -1,4 +1,4 @@
-"""Alerts end to end: a simulated difficulty drop and fee spike, delivered to Slack and email.
+"""Alerting end to end: a simulated difficulty drop and fee spike, delivered to Slack and email.
 
 The daemon runs its real jobs against the simulator over HTTP; the simulated clock drives both
 the chain and the alert engine (``for:`` times, the 24 h fee baseline). Slack is a local HTTP

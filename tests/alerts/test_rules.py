@@ -22,7 +22,7 @@ def test_default_rules_path_packaged_copy_equals_config_alerts_yml():
     assert default_rules_path().read_text() == (REPO / "config" / "alerts.yml").read_text()
 
 
-def test_load_rules_defaults_cover_the_issue_list():
+def test_load_rules_defaults_cover_the_documented_rules():
     names = {r.name for r in load_rules([])}
     assert {
         "difficulty_drop",

@@ -6,9 +6,9 @@ import sqlite3
 
 import pytest
 
-from hashwatch.alerts.windows import Bucket
 from hashwatch.alerts.state import AlertState
 from hashwatch.alerts.store import AlertStore, NewMessage, StoreError
+from hashwatch.alerts.windows import Bucket
 
 
 def msg(key: str, depends_on: str | None = None) -> NewMessage:

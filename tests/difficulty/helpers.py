@@ -6,8 +6,8 @@ import csv
 import hashlib
 import random
 
-from hashwatch.state.headers import StoredHeader
 from hashwatch.indicators.retarget import EPOCH_BLOCKS, Header, next_bits
+from hashwatch.state.headers import StoredHeader
 
 from ..support.shared import mainnet_file
 

@@ -8,16 +8,17 @@ from pathlib import Path
 
 import pytest
 
+from hashwatch.collect.context import DaemonContext
 from hashwatch.collect.headers import backfill, make_jobs
 from hashwatch.config import Config
-from hashwatch.collect.context import DaemonContext
-from hashwatch.state.headers import HeadersStore, store_path
 from hashwatch.indicators.difficulty_view import DifficultyView
 from hashwatch.indicators.retarget import retarget_change_percent
 from hashwatch.node.auth import NodeAuth
 from hashwatch.node.rpc import NodeClient
 from hashwatch.sim.node import SimNode
 from hashwatch.snapshot.store import SnapshotStore
+from hashwatch.state.headers import HeadersStore
+from hashwatch.state.sqlite import db_path
 from hashwatch.status import difficulty as difficulty_status
 
 
@@ -61,7 +62,7 @@ class Daemon:
 def test_backfill_restart_makes_no_requests_for_stored_headers(
     sim: SimNode, tmp_path: Path
 ) -> None:
-    path = store_path(tmp_path, "sim")
+    path = db_path(tmp_path, "headers", "sim")
     with HeadersStore(path) as store:
         first = backfill(_client(sim), store, blocks_needed=4032)
     assert first.fetched == 4032

@@ -5,13 +5,15 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from hashwatch.state.headers import HeadersStore, StoredHeader, store_path
+from hashwatch.state.headers import HeadersStore, StoredHeader
+from hashwatch.state.sqlite import db_path
 
 from .helpers import synthetic_chain, with_hashes
 
 
-def test_store_path_is_per_node_under_state_dir(tmp_path: Path) -> None:
-    assert store_path(tmp_path, "n1") == tmp_path / "headers-n1.sqlite3"
+def test_db_path_is_per_node_under_state_dir(tmp_path: Path) -> None:
+    assert db_path(tmp_path, "headers", "n1") == tmp_path / "headers-n1.sqlite3"
+    assert db_path(tmp_path, "alerts") == tmp_path / "alerts.sqlite3"
 
 
 def test_add_then_reopen_keeps_headers(tmp_path: Path) -> None:

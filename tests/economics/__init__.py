@@ -1,1 +1,1 @@
-"""Miner economics (hashprice, hashcost, break-even), the BTC price source, pool concentration."""
+"""Tests of miner economics, the BTC price source and pool concentration."""

@@ -12,8 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from hashwatch.snapshot.blocks import RecentBlocks
-from hashwatch.state.blocks import BlockStore
 from hashwatch.collect.blocks import (
     BlocksJob,
     coinbase_text,
@@ -22,13 +20,15 @@ from hashwatch.collect.blocks import (
     make_record,
     payout_addresses,
 )
-from hashwatch.config import Config
 from hashwatch.collect.context import DaemonContext
+from hashwatch.config import Config
 from hashwatch.node.auth import NodeAuth
 from hashwatch.node.rpc import NodeClient
 from hashwatch.sim import SimNode
 from hashwatch.sim.coinbase import DEFAULT_POOLS, Pool
+from hashwatch.snapshot.blocks import RecentBlocks
 from hashwatch.snapshot.store import SnapshotStore
+from hashwatch.state.blocks import BlockStore
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "core"
 

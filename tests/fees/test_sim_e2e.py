@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from hashwatch.collect.blocks import BlocksJob
+from hashwatch.collect.context import DaemonContext
 from hashwatch.collect.mempool import FeesJob, MempoolSync, make_jobs
 from hashwatch.config import Config
-from hashwatch.collect.context import DaemonContext
 from hashwatch.indicators.fees import FeesSection
 from hashwatch.indicators.mempool_model import MempoolModel
 from hashwatch.indicators.mempool_projection import FEE_BANDS
@@ -43,7 +43,7 @@ def _ctx(url: str, cookie: Path, tmp_path: Path, now: list[float], window: int =
 
 
 def _section(ctx: DaemonContext) -> FeesSection:
-    section = ctx.store.current().nodes["n1"].section("fees")
+    section = ctx.store.current().nodes["n1"].fees
     assert isinstance(section, FeesSection)
     return section
 
@@ -155,7 +155,7 @@ def test_blocks_job_sim_publishes_window_with_pool_tags(sim_factory, tmp_path):
     ctx = _ctx(sim.rpc_url, sim.cookie_path, tmp_path, now, window=12)
     job = BlocksJob(ctx, "n1")
     job.run()
-    blocks = ctx.store.current().nodes["n1"].section("blocks").blocks
+    blocks = ctx.store.current().nodes["n1"].blocks.blocks
     assert [b.height for b in blocks] == list(range(924_989, 925_001))
     assert all(b.payout_addresses for b in blocks)
     assert sum("Pool" in b.coinbase_text or "/" in b.coinbase_text for b in blocks) >= 6
@@ -163,7 +163,7 @@ def test_blocks_job_sim_publishes_window_with_pool_tags(sim_factory, tmp_path):
     sim.mine(2)
     stats = sim.stats.calls_by_method["getblockstats"]
     job.run()
-    blocks = ctx.store.current().nodes["n1"].section("blocks").blocks
+    blocks = ctx.store.current().nodes["n1"].blocks.blocks
     assert blocks[-1].height == 925_002 and len(blocks) == 12
     assert sim.stats.calls_by_method["getblockstats"] == stats + 2  # only the new ones
     job.close()

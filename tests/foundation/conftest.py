@@ -1,8 +1,8 @@
 """Fixtures for the foundation tests.
 
-``sim_node_now``: a mainnet-like simulator (height 925,000, seed 1) whose tip time is the wall
-clock at start, in the test's own datadir; unlike the suite-wide ``sim_node`` (fixed seed tip
-time, tests/conftest.py), block-age checks see a fresh tip.
+``datadir_sim`` is a simulator with default settings whose datadir (cookie file included) lives
+under the test's tmp_path, so a test can stop it and restart it with a new cookie. It is not the
+shared ``sim_node`` of tests/conftest.py (a node at the seed tip time without its own datadir).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import pytest
 
 
 @pytest.fixture
-def sim_node_now(tmp_path):
+def datadir_sim(tmp_path):
     from hashwatch.sim import SimNode
 
     sim = SimNode(datadir=tmp_path / "simdata")

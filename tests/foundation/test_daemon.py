@@ -55,15 +55,15 @@ def node_up(port: int) -> float | None:
     return value(scrape(port), "hashwatch_node_up", node="sim")
 
 
-def test_daemon_serves_base_metrics_with_help(sim_node_now, daemon_on):
-    daemon = daemon_on(sim_node_now)
+def test_daemon_serves_base_metrics_with_help(datadir_sim, daemon_on):
+    daemon = daemon_on(datadir_sim)
     port = daemon.server.port
     wait_for(lambda: node_up(port) == 1, what="node up")
     samples = scrape(port)
-    height = sim_node_now.rpc("getblockcount")
+    height = datadir_sim.rpc("getblockcount")
     assert value(samples, "hashwatch_node_blocks", node="sim") == height
     assert value(samples, "hashwatch_node_difficulty", node="sim") == pytest.approx(
-        float(sim_node_now.rpc("getdifficulty"))
+        float(datadir_sim.rpc("getdifficulty"))
     )
     text = scrape_text(port)
     for name in (
@@ -76,52 +76,52 @@ def test_daemon_serves_base_metrics_with_help(sim_node_now, daemon_on):
         assert f"# HELP {name} " in text
 
 
-def test_daemon_follows_new_blocks(sim_node_now, daemon_on):
-    daemon = daemon_on(sim_node_now)
+def test_daemon_follows_new_blocks(datadir_sim, daemon_on):
+    daemon = daemon_on(datadir_sim)
     port = daemon.server.port
     wait_for(lambda: node_up(port) == 1, what="node up")
-    start = sim_node_now.rpc("getblockcount")
-    sim_node_now.mine(3)
+    start = datadir_sim.rpc("getblockcount")
+    datadir_sim.mine(3)
     wait_for(
         lambda: value(scrape(port), "hashwatch_node_blocks", node="sim") == start + 3,
         what="three new blocks in metrics",
     )
-    tip = sim_node_now.rpc("getblockheader", sim_node_now.rpc("getbestblockhash"))
+    tip = datadir_sim.rpc("getblockheader", datadir_sim.rpc("getbestblockhash"))
     assert value(scrape(port), "hashwatch_node_best_block_time_seconds", node="sim") == tip["time"]
 
 
-def test_node_stopped_up_goes_zero_and_restart_with_new_cookie_recovers(sim_node_now, daemon_on):
-    daemon = daemon_on(sim_node_now)
+def test_node_stopped_up_goes_zero_and_restart_with_new_cookie_recovers(datadir_sim, daemon_on):
+    daemon = daemon_on(datadir_sim)
     port = daemon.server.port
     wait_for(lambda: node_up(port) == 1, what="node up")
-    old_cookie = sim_node_now.cookie_path.read_text()
-    sim_node_now.stop()
+    old_cookie = datadir_sim.cookie_path.read_text()
+    datadir_sim.stop()
     wait_for(lambda: node_up(port) == 0, what="node down visible")
     samples = scrape(port)  # the daemon keeps serving while the node is gone
     assert value(samples, "hashwatch_node_blocks", node="sim") is None
     assert (value(samples, "hashwatch_rpc_errors_total", node="sim", kind="unavailable") or 0) > 0
-    sim_node_now.restart(new_cookie=True)
-    assert sim_node_now.cookie_path.read_text() != old_cookie
+    datadir_sim.restart(new_cookie=True)
+    assert datadir_sim.cookie_path.read_text() != old_cookie
     wait_for(lambda: node_up(port) == 1, what="node up again with the new cookie")
 
 
-def test_hung_node_times_out_and_scrape_still_answers(sim_node_now, daemon_on):
-    daemon = daemon_on(sim_node_now)
+def test_hung_node_times_out_and_scrape_still_answers(datadir_sim, daemon_on):
+    daemon = daemon_on(datadir_sim)
     port = daemon.server.port
     wait_for(lambda: node_up(port) == 1, what="node up")
-    sim_node_now.set_hang(True)
+    datadir_sim.set_hang(True)
     try:
         wait_for(lambda: node_up(port) == 0, what="hung node marked down")
         samples = scrape(port)
         assert value(samples, "hashwatch_node_last_error_info", node="sim", kind="timeout") == 1
     finally:
-        sim_node_now.set_hang(False)
+        datadir_sim.set_hang(False)
     wait_for(lambda: node_up(port) == 1, what="recovery after the hang")
 
 
-def test_warming_up_node_reports_warmup_then_recovers(sim_node_now, daemon_on):
-    sim_node_now.set_warmup(3600)
-    daemon = daemon_on(sim_node_now)
+def test_warming_up_node_reports_warmup_then_recovers(datadir_sim, daemon_on):
+    datadir_sim.set_warmup(3600)
+    daemon = daemon_on(datadir_sim)
     port = daemon.server.port
     wait_for(
         lambda: value(scrape(port), "hashwatch_node_last_error_info", node="sim", kind="warmup"),
@@ -129,7 +129,7 @@ def test_warming_up_node_reports_warmup_then_recovers(sim_node_now, daemon_on):
     )
     # -28 arrives inside an answered batch; it still counts as an RPC error of its kind
     assert (value(scrape(port), "hashwatch_rpc_errors_total", node="sim", kind="warmup") or 0) > 0
-    sim_node_now.set_warmup(False)
+    datadir_sim.set_warmup(False)
     wait_for(lambda: node_up(port) == 1, what="node up after warm-up")
 
 

@@ -1,7 +1,7 @@
 """Fixtures for the reliability suite: captured daemon logs and a secrets check on every output.
 
-Why autouse: passwords, cookies, webhook URLs and SMTP passwords must never reach
-logs, metrics, ``status`` output or error messages. Each fault test registers the secrets it
+Why autouse: passwords, cookies, webhook URLs and SMTP passwords must never reach logs,
+metrics, ``status`` output or error messages. Each fault test registers the secrets it
 used and every text it saw (scrapes, status output, exception messages); at teardown the
 captured log stream and all of those texts are grepped for every secret.
 """

@@ -253,7 +253,7 @@ def _cases() -> list:
 def test_check_rules_bad_rule_file_names_file_line_rule_and_key(name, expected, monkeypatch,
                                                                corpus):
     """The rule-file messages themselves, checked through the function check-config will call."""
-    check_rules = pytest.importorskip("hashwatch.alerts.commands").check_rules
+    from hashwatch.alerts.commands import check_rules
     from hashwatch.config import ConfigError, load_config
 
     monkeypatch.chdir(corpus)

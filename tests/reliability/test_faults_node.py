@@ -89,7 +89,7 @@ def test_fault_warmup_minus_28_visible_then_recovers(sim, run_daemon, tmp_path, 
     sim.set_warmup(True)
     wait_for(lambda: d.last_error("warmup") == 1 and d.up() == 0, what="warm-up visible")
     # Not asserted: rpc_errors_total{kind="warmup"} stays 0 because -28 arrives inside a
-    # successful batch round trip (reported to the lead; see docs/reliability.md).
+    # successful batch round trip (see docs/reliability.md).
     assert any("kind=warmup" in line for line in outputs.log_lines("node_down"))
     sim.set_warmup(False)
     d.wait_up("up after warm-up")

@@ -31,7 +31,7 @@ print(code, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 def test_bomb_check_config_exit_2_in_bounded_memory_and_time(name):
     """Before: MemoryError traceback after gigabytes. Now: refused from the node graph."""
     proc = subprocess.run([sys.executable, "-c", _MEASURE, name], cwd=CORPUS,
-                          capture_output=True, text=True, timeout=120)  # a hang guard, not a timing check
+                          capture_output=True, text=True, timeout=120)  # hang guard
     code, max_rss_kib = proc.stdout.split()
     assert int(code) == 2
     assert "YAML refused" in proc.stderr and "Traceback" not in proc.stderr

@@ -16,36 +16,11 @@ from pathlib import Path
 import pytest
 import yaml
 
+from hashwatch.metrics.catalog import CATALOG
+
 REPO = Path(__file__).resolve().parents[2]
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
-# Base and daemon metrics (metrics/base.py, selfmetrics.py, alerts) as exposed, i.e. with
-# the _total suffix of counters; indicator names come from docs/indicators.md.
-BASE_METRICS = {
-    "hashwatch_node_up", "hashwatch_node_info", "hashwatch_node_blocks", "hashwatch_node_headers",
-    "hashwatch_node_verification_progress_ratio", "hashwatch_node_initial_block_download",
-    "hashwatch_node_best_block_time_seconds", "hashwatch_node_best_block_age_seconds",
-    "hashwatch_node_difficulty", "hashwatch_node_peers", "hashwatch_node_peers_inbound",
-    "hashwatch_node_peers_outbound", "hashwatch_node_uptime_seconds",
-    "hashwatch_node_size_on_disk_bytes", "hashwatch_node_last_status_time_seconds",
-    "hashwatch_node_last_error_info", "hashwatch_mempool_transactions",
-    "hashwatch_mempool_vsize_bytes", "hashwatch_mempool_usage_bytes", "hashwatch_mempool_max_bytes",
-    "hashwatch_mempool_min_fee_sat_per_vbyte", "hashwatch_mempool_total_fee_sat",
-    "hashwatch_node_network_received_bytes_total", "hashwatch_node_network_sent_bytes_total",
-    "hashwatch_rpc_duration_seconds", "hashwatch_rpc_errors_total",
-    "hashwatch_rpc_received_bytes_total", "hashwatch_rpc_sent_bytes_total",
-    "hashwatch_job_runs_total", "hashwatch_job_failures_total", "hashwatch_job_duration_seconds",
-    "hashwatch_last_success_time_seconds", "hashwatch_section_age_seconds",
-    "hashwatch_build_info", "hashwatch_renderer_success",
-    # alerts/metrics_collector.py (the brief's hashwatch_notifications_* / alert_outbox_depth
-    # names were not what the alerts feature exports; these are)
-    "hashwatch_alerts_firing", "hashwatch_alerts_pending", "hashwatch_alerts_store_errors_total",
-    "hashwatch_alerts_notifications_sent_total", "hashwatch_alerts_notifications_failed_total",
-    "hashwatch_alerts_notifications_dropped_total", "hashwatch_alerts_outbox_notifications",
-    "hashwatch_alerts_outbox_oldest_age_seconds",
-    "hashwatch_alerts_alertmanager_requests_failed_total",
-}
-HISTOGRAMS = {"hashwatch_rpc_duration_seconds", "hashwatch_job_duration_seconds"}
 
 
 def require_tool(name: str) -> str:
@@ -65,22 +40,12 @@ def run(cmd: list[str], **kw) -> subprocess.CompletedProcess[str]:
     return subprocess.run(cmd, capture_output=True, text=True, check=False, **kw)
 
 
-def indicator_names(doc: Path = REPO / "docs" / "indicators.md") -> set[str]:
-    """Metric names (with the ``hashwatch_`` prefix) listed in the indicator contract."""
-    names: set[str] = set()
-    for line in doc.read_text(encoding="utf-8").splitlines():
-        if line.startswith("#"):
-            continue
-        line = re.sub(r"\{[^}]*\}", "", line)
-        names.update(re.findall(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b", line))
-    return {"hashwatch_" + n for n in names}
-
-
 def known_metrics() -> set[str]:
-    """Every series name a query may use: contract names, base metrics, histogram series."""
-    names = indicator_names() | BASE_METRICS
-    for h in HISTOGRAMS:
-        names |= {h + "_bucket", h + "_count", h + "_sum"}
+    """Every series name a query may use: the metric catalog's names and histogram series."""
+    names = {m.exposed for m in CATALOG.values()}
+    for m in CATALOG.values():
+        if m.type == "histogram":
+            names |= {m.family + "_bucket", m.family + "_count", m.family + "_sum"}
     return names
 
 

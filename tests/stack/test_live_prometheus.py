@@ -119,7 +119,6 @@ def _alive(proc: subprocess.Popen, name: str, log: Path) -> Callable[[], None]:
 
 @pytest.fixture
 def daemon(tmp_path):
-    _need_simulate_cli()
     port = free_port()
     state = tmp_path / "state"
     log = tmp_path / "hashwatch.log"

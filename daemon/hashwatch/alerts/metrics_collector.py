@@ -10,10 +10,10 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Protocol
 
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
+from ..metrics import catalog
 from .rules import Rule
 from .state import AlertState
 from .store import AlertStore, StoreError
@@ -40,16 +40,11 @@ class AlertSource(Protocol):
 
     def metrics(self) -> Iterator[Metric]: ...
 
-P = "hashwatch_alerts_"
-
 
 def alert_metrics(service: AlertSource) -> Iterator[Metric]:
     now = service.clock()
-    labels = ["node", "rule", "severity"]
-    firing = GaugeMetricFamily(P + "firing", "Alert instances firing, by rule.", labels=labels)
-    pending = GaugeMetricFamily(
-        P + "pending", "Alert instances pending (waiting out `for`).", labels=labels
-    )
+    firing = catalog.gauge("alerts_firing")
+    pending = catalog.gauge("alerts_pending")
     counts: Counter[tuple[str, str, str]] = Counter()
     for s in service.active():
         counts[(s.state, s.node, s.rule)] += 1
@@ -61,9 +56,7 @@ def alert_metrics(service: AlertSource) -> Iterator[Metric]:
             pending.add_metric(list(key), counts[("pending", node, rule.name)])
     yield firing
     yield pending
-    store_errors = CounterMetricFamily(
-        P + "store_errors", "Alert store write failures since start, by kind.", labels=["kind"]
-    )
+    store_errors = catalog.counter("alerts_store_errors")
     for kind, n in sorted(service.store_errors.items()):
         store_errors.add_metric([kind], n)
     try:
@@ -74,20 +67,9 @@ def alert_metrics(service: AlertSource) -> Iterator[Metric]:
         yield store_errors
         return
     yield store_errors
-    sent = CounterMetricFamily(
-        P + "notifications_sent", "Notifications delivered, by channel.", labels=["channel"]
-    )
-    failed = CounterMetricFamily(
-        P + "notifications_failed",
-        "Failed delivery attempts, by channel and reason.",
-        labels=["channel", "reason"],
-    )
-    dropped = CounterMetricFamily(
-        P + "notifications_dropped",
-        "Notifications given up after the retry budget or a permanent "
-        "error, by channel and reason.",
-        labels=["channel", "reason"],
-    )
+    sent = catalog.counter("alerts_notifications_sent")
+    failed = catalog.counter("alerts_notifications_failed")
+    dropped = catalog.counter("alerts_notifications_dropped")
     sent_channels = {ch for name, ch, _, _ in counters if name == "sent"}
     for name, channel, reason, value in counters:
         if name == "sent":
@@ -101,26 +83,13 @@ def alert_metrics(service: AlertSource) -> Iterator[Metric]:
     yield sent
     yield failed
     yield dropped
-    members = CounterMetricFamily(
-        P + "alertmanager_requests_failed",
-        "Failed POSTs to one Alertmanager of a cluster since start, by channel, member "
-        "(host:port) and reason; the notification counts as sent if another member took it.",
-        labels=["channel", "alertmanager", "reason"],
-    )
+    members = catalog.counter("alerts_alertmanager_requests_failed")
     for name, n in sorted(service.notifiers.items()):
         for (target, reason), value in sorted(getattr(n, "failures", {}).items()):
             members.add_metric([name, target, reason], value)
     yield members
-    outbox = GaugeMetricFamily(
-        P + "outbox_notifications",
-        "Notifications in the outbox not yet delivered, by channel.",
-        labels=["channel"],
-    )
-    oldest = GaugeMetricFamily(
-        P + "outbox_oldest_age_seconds",
-        "Age of the oldest undelivered notification, by channel.",
-        labels=["channel"],
-    )
+    outbox = catalog.gauge("alerts_outbox_notifications")
+    oldest = catalog.gauge("alerts_outbox_oldest_age_seconds")
     for ch in sorted(set(service.notifiers) | set(depth)):
         n, first = depth.get(ch, (0, None))
         outbox.add_metric([ch], n)

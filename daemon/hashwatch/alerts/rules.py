@@ -271,16 +271,16 @@ def load_rules(
                 if not loc and (m := _KEY_MSG.match(text)):  # model-level check naming its key
                     loc, text = (m.group(1),), m.group(2)
                 key = str(loc[0]) if loc else ""
-                where = origin[name].get(key, origin[name][""])
-                problems.append(f"{where}: rule {name!r}: {format_loc(loc)}: {text}")
+                at = origin[name].get(key, origin[name][""])
+                problems.append(f"{at}: rule {name!r}: {format_loc(loc)}: {text}")
             continue
         if known_channels is not None and rule.channels:
             known = ", ".join(sorted(known_channels))
-            where = origin[name].get("channels", origin[name][""])
+            at = origin[name].get("channels", origin[name][""])
             for ch in rule.channels:
                 if ch not in known_channels:
                     problems.append(
-                        f"{where}: rule {name!r}: channels: unknown channel {ch!r} (known: {known})"
+                        f"{at}: rule {name!r}: channels: unknown channel {ch!r} (known: {known})"
                     )
         rules.append(rule)
     if problems:

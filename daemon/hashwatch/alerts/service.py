@@ -20,6 +20,7 @@ from prometheus_client.metrics_core import Metric
 
 from ..config import Config
 from ..snapshot.store import Snapshot
+from ..state.sqlite import db_path
 from .delivery import DeliveryWorker, Fault
 from .engine import AlertState, Engine, Transition, flatten
 from .listing import describe
@@ -89,7 +90,7 @@ class AlertService:
         )
         self.rules_by_name = {r.name: r for r in self.rules}
         self.node_names = [n.name for n in config.nodes]
-        self.store = AlertStore(self.config.db_file or Path(state_dir) / "alerts.sqlite3")
+        self.store = AlertStore(self.config.db_file or db_path(state_dir, "alerts"))
         history = History(self.config.history_resolution_seconds, Engine.retention(self.rules))
         for key, buckets in self.store.load_history().items():
             if history.wants(key[1]):

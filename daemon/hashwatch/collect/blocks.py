@@ -19,11 +19,12 @@ import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..snapshot.blocks import BlockRecord, RecentBlocks
-from ..state.blocks import BlockStore
-from .context import DaemonContext, JobSpec
 from ..node.errors import RPC_METHOD_NOT_FOUND, NodeError
 from ..node.rpc import NodeClient
+from ..snapshot.blocks import BlockRecord, RecentBlocks
+from ..state.blocks import BlockStore
+from ..state.sqlite import db_path
+from .context import DaemonContext, JobSpec
 
 log = logging.getLogger("hashwatch.collect.blocks")
 
@@ -119,7 +120,7 @@ class BlocksJob:
     @property
     def store(self) -> BlockStore:
         if self._store is None:
-            self._store = BlockStore(self.ctx.state_dir / f"blocks-{self.node}.sqlite3")
+            self._store = BlockStore(db_path(self.ctx.state_dir, "blocks", self.node))
         return self._store
 
     def run(self) -> None:

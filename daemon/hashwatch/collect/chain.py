@@ -8,14 +8,14 @@ rest of the daemon keeps serving.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-from .context import DaemonContext, JobSpec
 from ..node.errors import NodeError
 from ..node.rpc import NodeClient
 from ..snapshot.store import NodeStatus, SnapshotStore
 from ..units import btc_per_kvb_to_sat_per_vb, btc_to_sat
+from .context import DaemonContext, JobSpec
 
 log = logging.getLogger("hashwatch.collect.chain")
 
@@ -34,7 +34,7 @@ def _warnings(value: Any) -> str:
     return str(value or "")
 
 
-def parse_status(results: Sequence[Mapping[str, Any] | Any]) -> NodeStatus:
+def parse_status(results: Sequence[Any]) -> NodeStatus:
     """Build :class:`NodeStatus` from the answers to :data:`STATUS_CALLS` (pure)."""
     chain, net, mempool, uptime, totals = results
     return NodeStatus(

@@ -11,11 +11,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from ..snapshot.blocks import RecentBlocks
 from ..config.economics import EconomicsConfig, ScenarioConfig
-from .context import DaemonContext, JobSpec
-from ..indicators.economics import CostScenario, EconomicsSection, PriceQuote, compute_economics
+from ..indicators.economics import CostScenario, EconomicsSection, compute_economics
 from ..snapshot.store import Snapshot
+from .context import DaemonContext, JobSpec
 
 log = logging.getLogger("hashwatch.collect.economics")
 
@@ -39,14 +38,14 @@ def economics_from_snapshot(
     ns = snapshot.nodes.get(node)
     if ns is None or not ns.up or ns.status is None:
         return None, "node_down"
-    blocks = ns.section("blocks")
-    if not isinstance(blocks, RecentBlocks) or not blocks.blocks:
+    blocks = ns.blocks
+    if blocks is None or not blocks.blocks:
         return None, "no_blocks"
     fees = [b.total_fee_sat for b in blocks.last(config.fee_window_blocks)]
-    quote = snapshot.globals.get("price")
+    quote = snapshot.price
     usd = fetched_at = None
     max_age = float("inf")
-    if isinstance(quote, PriceQuote) and quote.is_fresh(now):
+    if quote is not None and quote.is_fresh(now):
         usd, fetched_at, max_age = quote.usd, quote.fetched_at, quote.max_age_seconds
     section = compute_economics(
         height=ns.status.blocks,

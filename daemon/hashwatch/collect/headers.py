@@ -20,10 +20,11 @@ from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any, TextIO
 
-from .context import DaemonContext, JobSpec
-from ..state.headers import HeadersStore, StoredHeader, store_path
 from ..indicators.difficulty_view import build_view
 from ..node.rpc import NodeClient
+from ..state.headers import HeadersStore, StoredHeader
+from ..state.sqlite import db_path
+from .context import DaemonContext, JobSpec
 
 log = logging.getLogger("hashwatch.collect.headers")
 
@@ -242,7 +243,7 @@ class HeadersJob:
     def run(self) -> None:
         cfg = self.ctx.config.difficulty
         if self.store is None:
-            self.store = HeadersStore(store_path(self.ctx.state_dir, self.node))
+            self.store = HeadersStore(db_path(self.ctx.state_dir, "headers", self.node))
         result = backfill(
             self.client,
             self.store,

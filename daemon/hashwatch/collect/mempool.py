@@ -18,15 +18,16 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from .context import DaemonContext, JobSpec
-from ..state.fees import FeeSampleStore
 from ..indicators.fees import FeeEstimate, build_section, parse_estimate, with_spike
 from ..indicators.mempool_model import MempoolModel, parse_entry, txid_key
 from ..indicators.mempool_projection import max_block_vsize
-from .memory import release_free_memory
 from ..node.errors import RPC_INVALID_ADDRESS_OR_KEY, NodeError
 from ..node.rpc import NodeClient
 from ..node.zmq import SequenceEvent, ZmqListener
+from ..state.fees import FeeSampleStore
+from ..state.sqlite import db_path
+from .context import DaemonContext, JobSpec
+from .memory import release_free_memory
 
 log = logging.getLogger("hashwatch.collect.mempool")
 
@@ -207,7 +208,7 @@ class FeesJob:
     def samples(self) -> FeeSampleStore:
         if self._samples is None:  # opened lazily: construction must not touch the disk
             self._samples = FeeSampleStore(
-                self.ctx.state_dir / f"fees-{self.node}.sqlite3",
+                db_path(self.ctx.state_dir, "fees", self.node),
                 sample_seconds=self.cfg.spike_sample_seconds,
                 keep_seconds=self.cfg.spike_baseline_seconds,
             )
@@ -226,7 +227,7 @@ class FeesJob:
         now = self.ctx.clock()
         self._refresh_estimates(now)
         node_snap = self.ctx.store.current().nodes.get(self.node)
-        recent = node_snap.section("blocks") if node_snap is not None else None
+        recent = node_snap.blocks if node_snap is not None else None
         section = build_section(
             self.sync.model,
             n_blocks=self.cfg.projected_blocks,
@@ -289,7 +290,9 @@ def make_jobs(ctx: DaemonContext) -> list[JobSpec]:
         if any(endpoints.values()):
 
             def on_hashblock(block_hash: str, name: str = name) -> None:
-                for job_name in ("chain", "headers", "blocks", "mempool"):
+                from ..features import ON_NEW_BLOCK  # the registry imports this module
+
+                for job_name in ON_NEW_BLOCK:
                     ctx.trigger(job_name, name)
 
             listener = ZmqListener(

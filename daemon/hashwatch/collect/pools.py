@@ -13,8 +13,6 @@ import logging
 from importlib import resources
 from pathlib import Path
 
-from ..snapshot.blocks import RecentBlocks
-from .context import DaemonContext, JobSpec
 from ..indicators.pools import (
     PoolDef,
     PoolDefinitionError,
@@ -24,6 +22,7 @@ from ..indicators.pools import (
     parse_pool_definitions,
 )
 from ..snapshot.store import Snapshot
+from .context import DaemonContext, JobSpec
 
 log = logging.getLogger("hashwatch.collect.pools")
 
@@ -65,8 +64,8 @@ def pools_from_snapshot(
     ns = snapshot.nodes.get(node)
     if ns is None:
         return None
-    blocks = ns.section("blocks")
-    if not isinstance(blocks, RecentBlocks):
+    blocks = ns.blocks
+    if blocks is None:
         return None
     rows = [(b.height, b.coinbase_text, b.payout_addresses) for b in blocks.blocks]
     return compute_pools(identifier, rows, windows)

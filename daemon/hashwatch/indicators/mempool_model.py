@@ -29,7 +29,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Hashable, Iterable, Iterator, Mapping
 from itertools import filterfalse
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 from ..units import btc_to_sat
 
@@ -103,7 +103,9 @@ class MempoolModel(Mapping[Hashable, Entry]):
                 self._put(txid, entry)
 
     @classmethod
-    def from_verbose(cls, raw: Mapping[str, Mapping[str, Any]], sequence: int | None = None):
+    def from_verbose(
+        cls, raw: Mapping[str, Mapping[str, Any]], sequence: int | None = None
+    ) -> MempoolModel:
         """A fresh full load from ``getrawmempool true`` (the reference the diffs must match)."""
         return cls({txid_key(txid): parse_entry(v) for txid, v in raw.items()}, sequence)
 
@@ -154,7 +156,7 @@ class MempoolModel(Mapping[Hashable, Entry]):
         entries, pending = self.entries, self.pending
         new = listed.difference(entries)
         if pending:
-            new.difference_update(pending)
+            new = new.difference(pending)  # also right for a frozenset listing
         in_listing = listed.__contains__
         gone = list(filterfalse(in_listing, entries))
         if pending:
@@ -164,9 +166,9 @@ class MempoolModel(Mapping[Hashable, Entry]):
     def apply_listing(self, txids: Iterable[Any], sequence: int | None = None) -> list[Any]:
         """Make the model's txid set equal the listing; return the txids whose entries to fetch."""
         owned = not isinstance(txids, (set, frozenset))
-        listed = set(txids) if owned else txids
+        listed = set(txids) if owned else cast("set[Any] | frozenset[Any]", txids)
         if not self.entries and not self.pending:
-            self.pending = listed if owned else set(listed)  # a first load: everything is new
+            self.pending = cast("set[Any]", listed) if owned else set(listed)  # a first load
         else:
             new, gone = self._diff(listed)
             self.remove(gone)
@@ -231,7 +233,9 @@ class MempoolModel(Mapping[Hashable, Entry]):
             return "resync"
         return "ignored"
 
-    def apply_events(self, events: deque) -> tuple[int, tuple | None]:
+    def apply_events(
+        self, events: deque[Any]  # of (hash, label, mempool sequence): node.zmq.SequenceEvent
+    ) -> tuple[int, tuple[Any, str, int | None] | None]:
         """Apply ``(hash, label, mempool sequence)`` events from the left of ``events``.
 
         The bulk form of :meth:`apply_event` (one call per poll, not per event): A/R events are

@@ -48,7 +48,7 @@ class ProjectedBlock:
     percentiles_sat_per_vb: tuple[float, float, float, float, float]  # 10/25/50/75/90
     min_fee_rate_sat_per_vb: float
     max_fee_rate_sat_per_vb: float
-    txids: tuple = field(
+    txids: tuple[Any, ...] = field(
         default=(), compare=False, repr=False
     )  # packages in inclusion order (model keys: raw txid bytes in the daemon)
 
@@ -62,10 +62,12 @@ def max_block_vsize(reserved_weight: int = DEFAULT_RESERVED_WEIGHT) -> int:
     return (MAX_BLOCK_WEIGHT - reserved_weight) // 4
 
 
-def _ancestors(txid: Any, model: MempoolModel, skip: set | frozenset = frozenset()) -> set:
+def _ancestors(
+    txid: Any, model: MempoolModel, skip: set[Any] | frozenset[Any] = frozenset()
+) -> set[Any]:
     """In-model ancestors of ``txid`` (not itself), leaving out ``skip`` and what lies behind it."""
     entries, parents = model.entries, model.parents
-    seen: set = set()
+    seen: set[Any] = set()
     stack = [p for p in parents.get(txid, ()) if p in entries and p not in skip]
     while stack:
         p = stack.pop()
@@ -78,7 +80,7 @@ def _ancestors(txid: Any, model: MempoolModel, skip: set | frozenset = frozenset
     return seen
 
 
-def _package(txid: Any, model: MempoolModel, included: set) -> tuple[list, int, int]:
+def _package(txid: Any, model: MempoolModel, included: set[Any]) -> tuple[list[Any], int, int]:
     """(txids of the package, its vsize, its modified fee): ``txid`` plus unincluded ancestors."""
     entries, deltas = model.entries, model.deltas
     if txid not in model.parents:
@@ -108,7 +110,7 @@ class Analysis:
 
     model: MempoolModel
     adjusted: Mapping[Any, float]  # txid -> ancestor score, sat/vB, where not the own base rate
-    children: Mapping[Any, list]  # txid -> in-model children
+    children: Mapping[Any, list[Any]]  # txid -> in-model children
     band_vsize: tuple[int, ...]  # vsize per fee band (len(FEE_BANDS) + 1, last is above 2000)
 
     def score(self, txid: Any) -> float:
@@ -125,7 +127,7 @@ class Analysis:
         return {t: self.score(t) for t in self.model.entries}
 
     def ranked(
-        self, above: float = -math.inf, at_most: float = math.inf, skip: Collection = ()
+        self, above: float = -math.inf, at_most: float = math.inf, skip: Collection[Any] = ()
     ) -> list[tuple[float, Any]]:
         """``(-score, txid)`` for the transactions scoring in (``above``, ``at_most``]."""
         bits, mask, adjusted = VSIZE_BITS, VSIZE_MASK, self.adjusted
@@ -161,7 +163,7 @@ def analyse(entries: Mapping[Any, Entry]) -> Analysis:
     for txid, delta in deltas.items():
         v = packed[txid]
         adjusted[txid] = ((v >> bits) + delta) / (v & mask)
-    children: dict[Any, list] = {}
+    children: dict[Any, list[Any]] = {}
     for txid, ps in parents.items():
         for p in ps:
             if p in packed:
@@ -259,10 +261,10 @@ def project_blocks(
     cut = _score_cut(analysis.band_vsize, 2 * n_blocks * limit)
     heap = analysis.ranked(above=cut)
     heapq.heapify(heap)
-    included: set = set()
+    included: set[Any] = set()
     blocks: list[ProjectedBlock] = []
     items: list[tuple[float, int]] = []
-    txids: list = []
+    txids: list[Any] = []
     used = fee_total = failures = 0
     deferred: list[tuple[float, Any]] = []
 

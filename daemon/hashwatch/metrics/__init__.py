@@ -15,29 +15,23 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
-from ..safetext import cap_label
-from ..snapshot.store import Snapshot
+from ..snapshot.store import NodeSnapshot, Snapshot
 
-PREFIX = "hashwatch_"
+PREFIX = "hashwatch_"  # = catalog.PREFIX (not imported here: `python -m ...catalog` runs it)
 Renderer = Callable[[Snapshot], Iterable[Metric]]
 
 log = logging.getLogger("hashwatch.metrics")
 
 
 def default_renderers() -> list[tuple[str, Renderer]]:
-    """Every feature's renderer, in a stable order. Imported lazily to keep modules apart."""
-    from . import base
+    """Every feature's renderer, in a stable order (the registry in ``hashwatch.features``).
 
-    renderers: list[tuple[str, Renderer]] = [("base", base.render)]
-    for name in ("difficulty", "fees", "economics", "pools", "alerts"):
-        try:
-            module = __import__(f"{__name__}.{name}", fromlist=["render"])
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{__name__}.{name}":
-                raise
-            continue
-        renderers.append((name, module.render))
-    return renderers
+    Imported here, not at the top: the registry imports the renderer modules, which import this
+    package.
+    """
+    from ..features import renderers
+
+    return renderers()
 
 
 class SnapshotCollector(Collector):
@@ -53,11 +47,9 @@ class SnapshotCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         snapshot = self._get_snapshot()
-        success = GaugeMetricFamily(
-            PREFIX + "renderer_success",
-            "1 if the renderer produced its metrics on this scrape, 0 if it failed.",
-            labels=["renderer"],
-        )
+        from . import catalog
+
+        success = catalog.gauge("renderer_success")
         for name, render in self._renderers:
             try:
                 families = list(render(snapshot))
@@ -70,20 +62,22 @@ class SnapshotCollector(Collector):
         yield success
 
 
-class _CappedGauge(GaugeMetricFamily):
-    """Label values can come from outside (pool names, tags): capped, kept distinct."""
+def gauge(
+    name: str, documentation: str | None = None, labels: Sequence[str] | None = None
+) -> GaugeMetricFamily:
+    """The gauge family ``name`` from the metric catalog (HELP and labels live there).
 
-    def add_metric(self, labels: Sequence[str], value: float, timestamp: float | None = None
-                   ) -> None:
-        super().add_metric([cap_label(str(v)) for v in labels], value, timestamp)
+    ``documentation``/``labels`` only serve a metric not yet in the catalog; the catalog test
+    fails until it is added there.
+    """
+    from . import catalog
+
+    if name in catalog.CATALOG or documentation is None:
+        return catalog.gauge(name)
+    return GaugeMetricFamily(PREFIX + name, documentation, labels=list(labels or ("node",)))
 
 
-def gauge(name: str, documentation: str, labels: Sequence[str] = ("node",)) -> GaugeMetricFamily:
-    """A gauge family with the project prefix; ``name`` must already carry its unit."""
-    return _CappedGauge(PREFIX + name, documentation, labels=list(labels))
-
-
-def nodes_up(snapshot: Snapshot) -> Iterator[tuple[str, object]]:
+def nodes_up(snapshot: Snapshot) -> Iterator[tuple[str, NodeSnapshot]]:
     """(node name, node snapshot) for nodes whose last base poll succeeded.
 
     Node-derived values are exported only while the node is up: absent, not stale or zero.

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 from prometheus_client.metrics_core import Metric
 
-from ..indicators.economics import TH_PER_PH, EconomicsSection, PriceFailure, PriceQuote
+from ..indicators.economics import TH_PER_PH
 from ..snapshot.store import Snapshot
 from . import gauge, nodes_up
 
@@ -25,28 +25,18 @@ def render(snapshot: Snapshot, now: float | None = None) -> Iterator[Metric]:
 
 
 def _price(snapshot: Snapshot, now: float) -> Iterator[Metric]:
-    quote = snapshot.globals.get("price")
-    failure = snapshot.globals.get("price_error")
-    labels = ("source",)
-    up = gauge(
-        "price_up",
-        "1 if a BTC/USD price younger than its maximum age is available (USD series exported), "
-        "0 if the price source failed or its last price is too old.",
-        labels,
-    )
-    price = gauge("btc_price_usd", "BTC price in US dollars from the configured source.", labels)
-    age = gauge(
-        "price_age_seconds",
-        "Seconds since the last good BTC price was fetched (kept after it goes stale).",
-        labels,
-    )
-    if isinstance(quote, PriceQuote):
+    quote = snapshot.price
+    failure = snapshot.price_error
+    up = gauge("price_up")
+    price = gauge("btc_price_usd")
+    age = gauge("price_age_seconds")
+    if quote is not None:
         fresh = quote.is_fresh(now)
         up.add_metric([quote.source], 1.0 if fresh else 0.0)
         age.add_metric([quote.source], quote.age_seconds(now))
         if fresh:
             price.add_metric([quote.source], quote.usd)
-    elif isinstance(failure, PriceFailure):
+    elif failure is not None:
         up.add_metric([failure.source], 0.0)
     yield up
     yield price
@@ -54,50 +44,17 @@ def _price(snapshot: Snapshot, now: float) -> Iterator[Metric]:
 
 
 def _economics(snapshot: Snapshot, now: float) -> Iterator[Metric]:
-    node_l = ("node",)
-    scen_l = ("node", "scenario")
-    hp_btc = gauge(
-        "hashprice_btc_per_phs_day",
-        "Expected BTC earned per PH/s per day at the current difficulty, subsidy and mean fees.",
-        node_l,
-    )
-    hp_btc_th = gauge(
-        "hashprice_btc_per_ths_day", "Expected BTC earned per TH/s per day (hashprice / 1000).",
-        node_l,
-    )
-    hp_usd = gauge(
-        "hashprice_usd_per_phs_day",
-        "Expected USD earned per PH/s per day (BTC hashprice x a fresh BTC price).",
-        node_l,
-    )
-    hp_usd_th = gauge(
-        "hashprice_usd_per_ths_day", "Expected USD earned per TH/s per day.", node_l
-    )
-    cost = gauge(
-        "hashcost_usd_per_phs_day",
-        "All-in cost per installed PH/s per day of a cost scenario: power with tariff "
-        "(curtailed hours unbilled), amortised hardware with tariff, other opex.",
-        scen_l,
-    )
-    margin = gauge(
-        "margin_usd_per_phs_day",
-        "USD hashprice after pool fee and curtailment minus hashcost, per installed PH/s per day.",
-        scen_l,
-    )
-    be_power = gauge(
-        "breakeven_power_price_usd_per_kwh",
-        "Power price (before tariff) at which the scenario's margin is zero; negative when "
-        "fixed costs alone exceed revenue.",
-        scen_l,
-    )
-    be_hp = gauge(
-        "breakeven_hashprice_usd_per_phs_day",
-        "Network hashprice at which the scenario's margin is zero.",
-        scen_l,
-    )
+    hp_btc = gauge("hashprice_btc_per_phs_day")
+    hp_btc_th = gauge("hashprice_btc_per_ths_day")
+    hp_usd = gauge("hashprice_usd_per_phs_day")
+    hp_usd_th = gauge("hashprice_usd_per_ths_day")
+    cost = gauge("hashcost_usd_per_phs_day")
+    margin = gauge("margin_usd_per_phs_day")
+    be_power = gauge("breakeven_power_price_usd_per_kwh")
+    be_hp = gauge("breakeven_hashprice_usd_per_phs_day")
     for name, ns in nodes_up(snapshot):
-        section = ns.section("economics")  # type: ignore[attr-defined]
-        if not isinstance(section, EconomicsSection):
+        section = ns.economics
+        if section is None:
             continue
         hp_btc.add_metric([name], section.hashprice_btc_per_phs_day)
         hp_btc_th.add_metric([name], section.hashprice_btc_per_phs_day / TH_PER_PH)

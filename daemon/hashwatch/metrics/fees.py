@@ -13,65 +13,27 @@ from collections.abc import Iterator
 
 from prometheus_client.metrics_core import Metric
 
-from ..indicators.fees import FeesSection, le_label
+from ..indicators.fees import le_label
 from ..indicators.mempool_projection import PERCENTILES
 from ..snapshot.store import Snapshot
 from . import gauge, nodes_up
 
 
 def render(snapshot: Snapshot) -> Iterator[Metric]:
-    hist = gauge(
-        "mempool_histogram_vsize_bytes",
-        "Mempool vsize (vbytes) with an ancestor-score fee rate at or below le sat/vB, cumulative.",
-        ("node", "le"),
-    )
-    clear = gauge("mempool_blocks_to_clear", "Full blocks needed to mine the whole mempool.")
-    pct = gauge(
-        "fees_next_block_percentile_sat_per_vbyte",
-        "Fee-rate percentiles of projected block <block> (1 = next), weighted by vsize, sat/vB.",
-        ("node", "block", "percentile"),
-    )
-    median = gauge(
-        "fees_next_block_median_sat_per_vbyte",
-        "Median fee rate of the projected next block, weighted by vsize, sat/vB.",
-    )
-    total = gauge(
-        "fees_next_block_total_fee_sat",
-        "Total fees of projected block <block> (1 = next), satoshis.",
-        ("node", "block"),
-    )
-    spike = gauge(
-        "fees_spike_ratio",
-        "Next-block median fee rate over its trailing baseline (absent until enough history).",
-    )
-    baseline = gauge(
-        "fees_spike_baseline_sat_per_vbyte",
-        "Median of the next-block median fee rate over the baseline window, sat/vB.",
-    )
-    estimate = gauge(
-        "fees_estimate_sat_per_vbyte",
-        "The node's estimatesmartfee for <target> blocks in <mode> mode, sat/vB.",
-        ("node", "target", "mode"),
-    )
-    share = gauge(
-        "fees_block_fee_share_ratio",
-        "Fees over fees plus subsidy in the last <window> mined blocks (0..1).",
-        ("node", "window"),
-    )
-    block_total = gauge(
-        "fees_block_total_fee_sat",
-        "Mean total fees per mined block over the last <window> blocks, satoshis.",
-        ("node", "window"),
-    )
-    block_pct = gauge(
-        "fees_block_percentile_sat_per_vbyte",
-        "Mined blocks' fee-rate percentile (getblockstats), median over the last <window> "
-        "blocks, sat/vB.",
-        ("node", "window", "percentile"),
-    )
+    hist = gauge("mempool_histogram_vsize_bytes")
+    clear = gauge("mempool_blocks_to_clear")
+    pct = gauge("fees_next_block_percentile_sat_per_vbyte")
+    median = gauge("fees_next_block_median_sat_per_vbyte")
+    total = gauge("fees_next_block_total_fee_sat")
+    spike = gauge("fees_spike_ratio")
+    baseline = gauge("fees_spike_baseline_sat_per_vbyte")
+    estimate = gauge("fees_estimate_sat_per_vbyte")
+    share = gauge("fees_block_fee_share_ratio")
+    block_total = gauge("fees_block_total_fee_sat")
+    block_pct = gauge("fees_block_percentile_sat_per_vbyte")
     for name, ns in nodes_up(snapshot):
-        section = ns.section("fees")  # type: ignore[attr-defined]
-        if not isinstance(section, FeesSection):
+        section = ns.fees
+        if section is None:
             continue
         clear.add_metric([name], float(section.blocks_to_clear))
         for le, vsize in section.histogram:

@@ -11,36 +11,19 @@ from collections.abc import Iterator
 
 from prometheus_client.metrics_core import Metric
 
-from ..indicators.pools import PoolsSection
 from ..snapshot.store import Snapshot
 from . import gauge, nodes_up
 
 
 def render(snapshot: Snapshot) -> Iterator[Metric]:
-    win = ("node", "window")
-    share = gauge(
-        "pools_share_ratio",
-        "Share of the last <window> blocks mined by each identified pool.",
-        ("node", "pool", "window"),
-    )
-    top = gauge("pools_top_share_ratio", "Share of the largest identified pool.", win)
-    hhi = gauge(
-        "pools_hhi",
-        "Herfindahl-Hirschman index of block producers (0..1, sum of squared shares; unknown "
-        "blocks count as separate single-block miners).",
-        win,
-    )
-    nakamoto = gauge(
-        "pools_nakamoto_coefficient",
-        "Fewest block producers that together mined more than half of the window's blocks.",
-        win,
-    )
-    unknown = gauge(
-        "pools_unknown_share_ratio", "Share of blocks no pool definition matched.", win
-    )
+    share = gauge("pools_share_ratio")
+    top = gauge("pools_top_share_ratio")
+    hhi = gauge("pools_hhi")
+    nakamoto = gauge("pools_nakamoto_coefficient")
+    unknown = gauge("pools_unknown_share_ratio")
     for name, ns in nodes_up(snapshot):
-        section = ns.section("pools")  # type: ignore[attr-defined]
-        if not isinstance(section, PoolsSection):
+        section = ns.pools
+        if section is None:
             continue
         for c in section.windows:
             w = str(c.window)

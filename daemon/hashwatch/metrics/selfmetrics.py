@@ -7,16 +7,10 @@ The registry is passed in (tests use a fresh ``CollectorRegistry()``).
 
 from __future__ import annotations
 
-from prometheus_client import (
-    CollectorRegistry,
-    Counter,
-    Gauge,
-    Histogram,
-    disable_created_metrics,
-)
+from prometheus_client import CollectorRegistry, disable_created_metrics
 
-from . import PREFIX
 from ..node.rpc import Observer
+from . import catalog
 
 # Few buckets on purpose: every bucket is one sample per (node, method) or (node, job) in each
 # scrape, and rendering them was a third of a scrape's time (the dashboards only take a p95).
@@ -29,53 +23,14 @@ class DaemonMetrics:
         # ``*_created`` series double every counter and histogram in each scrape and no
         # dashboard or rule reads them (the scrape-cost benchmark P3 counts every line).
         disable_created_metrics()
-        self.rpc_duration = Histogram(
-            PREFIX + "rpc_duration_seconds",
-            "Time for one RPC round trip (a batch counts once), by method, seconds.",
-            ["node", "method"],
-            buckets=_RPC_BUCKETS,
-            registry=registry,
-        )
-        self.rpc_errors = Counter(
-            PREFIX + "rpc_errors",
-            "Failed RPC calls by error kind (unavailable, timeout, auth, warmup, rpc, protocol).",
-            ["node", "kind"],
-            registry=registry,
-        )
-        self.rpc_sent = Counter(
-            PREFIX + "rpc_sent_bytes",
-            "Request body bytes sent to the node.",
-            ["node"],
-            registry=registry,
-        )
-        self.rpc_received = Counter(
-            PREFIX + "rpc_received_bytes",
-            "Response body bytes received from the node.",
-            ["node"],
-            registry=registry,
-        )
-        self.job_runs = Counter(
-            PREFIX + "job_runs", "Collector job runs.", ["node", "job"], registry=registry
-        )
-        self.job_failures = Counter(
-            PREFIX + "job_failures",
-            "Collector job runs that failed.",
-            ["node", "job"],
-            registry=registry,
-        )
-        self.job_duration = Histogram(
-            PREFIX + "job_duration_seconds",
-            "Duration of one collector job run (the poll duration), seconds.",
-            ["node", "job"],
-            buckets=_JOB_BUCKETS,
-            registry=registry,
-        )
-        self.last_success = Gauge(
-            PREFIX + "last_success_time_seconds",
-            "When each collector job last succeeded, unix seconds.",
-            ["node", "job"],
-            registry=registry,
-        )
+        self.rpc_duration = catalog.live("rpc_duration_seconds", registry, buckets=_RPC_BUCKETS)
+        self.rpc_errors = catalog.live("rpc_errors", registry)
+        self.rpc_sent = catalog.live("rpc_sent_bytes", registry)
+        self.rpc_received = catalog.live("rpc_received_bytes", registry)
+        self.job_runs = catalog.live("job_runs", registry)
+        self.job_failures = catalog.live("job_failures", registry)
+        self.job_duration = catalog.live("job_duration_seconds", registry, buckets=_JOB_BUCKETS)
+        self.last_success = catalog.live("last_success_time_seconds", registry)
 
     def rpc_observer(self, node: str) -> Observer:
         """The hook :class:`~hashwatch.node.rpc.NodeClient` calls after every round trip."""

@@ -21,10 +21,8 @@ Design choices:
 - bcrypt hashes are checked for shape here but never echoed (a typed plain password must not
   reach the log).
 
-What serves requests lives next door, one job each: :mod:`.webauth` (basic auth, bcrypt) and
-:mod:`.webtls` (the SSL context, certificate reloading, lazy handshakes). ``BasicAuth``,
-``parse_basic_header`` and ``REALM`` are re-exported here for callers that import them from
-this module.
+What serves requests lives next door, one job each: :mod:`.auth` (basic auth, bcrypt) and
+:mod:`.tls` (the SSL context, certificate reloading, lazy handshakes).
 """
 
 from __future__ import annotations
@@ -41,12 +39,11 @@ from pydantic import Field, ValidationError
 from ..config.describe import describe
 from ..config.loader import ConfigError, LineMap, format_loc, load_yaml
 from ..config.secrets import StrictModel
-from .auth import REALM, BasicAuth, parse_basic_header
+from .auth import BasicAuth
 from .tls import TLS_VERSIONS, TLSFiles, tls_wrapper
 
 __all__ = [
-    "REALM", "BasicAuth", "ClientAuth", "TLSServerConfig", "TLSVersion", "WebConfig",
-    "WebConfigModel", "load_web_config", "parse_basic_header",
+    "ClientAuth", "TLSServerConfig", "TLSVersion", "WebConfig", "WebConfigModel", "load_web_config",
 ]
 
 TLSVersion = Literal["TLS10", "TLS11", "TLS12", "TLS13"]

@@ -11,8 +11,8 @@ import random
 from collections.abc import Callable
 
 from . import consensus as cs
-from .records import Block, BlockTx, header_bytes, header_hash, merkle_root
 from .coinbase import Pool, build_coinbase
+from .records import Block, BlockTx, header_bytes, header_hash, merkle_root
 
 
 class ChainError(Exception):

@@ -12,12 +12,12 @@ import random
 import threading
 
 from . import consensus as cs
-from .records import Block, BlockTx
 from .chain import Chain
 from .clock import SimClock
 from .coinbase import Pool, choose_pool
 from .history import BLOCK_WEIGHT_FOR_TXS
 from .mempool import Mempool
+from .records import Block, BlockTx
 from .zmqpub import ZmqPublisher
 
 
@@ -66,8 +66,8 @@ class ChainActions:
         return blk
 
     def _finish_block(self, blk: Block, txs: list[BlockTx]) -> None:
-        from .records import header_bytes, header_hash, merkle_root
         from .coinbase import build_coinbase
+        from .records import header_bytes, header_hash, merkle_root
 
         pool = (Pool("generatetoaddress", "", blk.extra["payout"], 0.0)
                 if "payout" in blk.extra else self.pools[blk.pool])
@@ -129,6 +129,7 @@ class ChainActions:
             raise ValueError("reorg needs depth >= 1 and more new blocks than replaced")
         with self.lock:
             fork = self.chain.at(self.chain.height - depth)
+            assert fork is not None  # depth < height: checked by the caller's chain
             old_tip_time = self.chain.tip.time
             self.mempool.readd(self._disconnect_to(fork))
             end = max(self.clock.now(), old_tip_time + 1)

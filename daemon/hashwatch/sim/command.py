@@ -59,7 +59,8 @@ def run(args: argparse.Namespace, stop: threading.Event | None = None) -> int:
     try:
         node.start()
         node.run_scenario(background=True)
-        print(f"hashwatch simulator: scenario '{node.scenario.name}', chain {node.network}, "
+        scenario = node.scenario.name if node.scenario is not None else "none"
+        print(f"hashwatch simulator: scenario '{scenario}', chain {node.network}, "
               f"height {node.chain.height}, speed {node.speed}x", flush=True)
         print(f"RPC URL:  {node.rpc_url}")
         print(f"cookie:   {node.cookie_path}")

@@ -14,9 +14,9 @@ import random
 
 from . import consensus as cs
 from .addresses import sha256d
-from .records import Block, BlockTx
 from .chain import Chain
 from .coinbase import choose_pool
+from .records import Block, BlockTx
 
 HISTORY_EPOCHS = 4  # >= 3 epochs + margin: a daemon may backfill 2 epochs + a window
 MAINNET_DEFAULT_BITS = 0x1701D936  # epoch starting 923,328: 152.27 T

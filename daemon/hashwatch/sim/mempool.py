@@ -14,8 +14,8 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .records import BlockTx
 from .mining import chunk_of, select_packages
+from .records import BlockTx
 
 ROLLING_FEE_HALFLIFE = 12 * 3600
 ENTRY_OVERHEAD = 660  # bytes of "usage" beyond the weight, calibrated on a real node
@@ -101,7 +101,7 @@ class Mempool:
             return round(self.rolling_min)
         now = self._now()
         if now > self._last_rolling_update + 10:
-            halflife = ROLLING_FEE_HALFLIFE
+            halflife: float = ROLLING_FEE_HALFLIFE
             if self.usage < self.maxmempool / 4:
                 halflife /= 4
             elif self.usage < self.maxmempool / 2:
@@ -357,9 +357,10 @@ class Mempool:
         heapq.heapify(heap)
         while self.usage > self.maxmempool and heap:
             score, txid = heapq.heappop(heap)
-            e = self.entries.get(txid)
-            if e is None:
+            found = self.entries.get(txid)
+            if found is None:
                 continue
+            e = found
             now = max(e.fee / e.vsize, e.desc_fee / e.desc_size)
             if abs(now - score) > 1e-12:
                 heapq.heappush(heap, (now, txid))

@@ -8,8 +8,8 @@ from __future__ import annotations
 from typing import Any
 
 from . import consensus as cs
-from .records import Block, header_bytes, tx_base_size, tx_total_size
 from .coinbase import describe_output
+from .records import Block, header_bytes, tx_base_size, tx_total_size
 from .rpc_methods import (
     RPC_INVALID_ADDRESS_OR_KEY,
     RPC_INVALID_PARAMETER,

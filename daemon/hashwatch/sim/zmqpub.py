@@ -17,7 +17,7 @@ HWM = 1000  # Core's default -zmqpub<topic>hwm
 
 class ZmqPublisher:
     def __init__(self, bind: str = "127.0.0.1", port: int | None = None, hwm: int = HWM) -> None:
-        self._ctx = zmq.Context.instance()
+        self._ctx: zmq.Context[zmq.Socket[bytes]] = zmq.Context.instance()
         self._sock = self._ctx.socket(zmq.PUB)
         self.hwm = hwm
         self._sock.setsockopt(zmq.SNDHWM, hwm)

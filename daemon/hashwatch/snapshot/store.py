@@ -5,9 +5,11 @@ state. Every collector job builds plain data, then calls :meth:`SnapshotStore.up
 replaces one node's snapshot with a new frozen object under a lock. Readers take
 :meth:`SnapshotStore.current` (one attribute read) and work on it without locks.
 
-Sections (difficulty, fees, economics, pools) are owned by their indicator modules. Each section
-object offers ``values()`` yielding :class:`IndicatorValue` items: the flat, unit-named view that
-the alert engine evaluates rules against. Metrics render sections with their own typed code.
+Sections (difficulty, blocks, fees, economics, pools) are owned by their indicator modules. Each
+section object offers ``values()`` yielding :class:`IndicatorValue` items: the flat, unit-named
+view that the alert engine evaluates rules against. Readers use the typed accessors
+(``node.difficulty``, ``node.fees``, ``snapshot.price``, ...): the store checks each section's
+type when it is written, so readers need no ``isinstance`` re-checks.
 """
 
 from __future__ import annotations
@@ -18,7 +20,16 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, overload, runtime_checkable
+
+from .sections import global_types, section_types
+
+if TYPE_CHECKING:  # the section types import this module (IndicatorValue): no runtime cycle
+    from ..indicators.difficulty_view import DifficultyView
+    from ..indicators.economics import EconomicsSection, PriceFailure, PriceQuote
+    from ..indicators.fees import FeesSection
+    from ..indicators.pools import PoolsSection
+    from .blocks import RecentBlocks
 
 Labels = tuple[tuple[str, str], ...]
 
@@ -98,8 +109,9 @@ class NodeSnapshot:
     ``up`` is the result of the last base poll. ``status`` keeps the last good status so that
     staleness is visible (``status_time``) instead of values silently vanishing; metrics export
     node values only while ``up`` is true (export nothing rather than stale or fake numbers).
-    ``sections`` maps a section name (``difficulty``, ``fees``, ``economics``, ``pools``) to the
-    section object; ``section_times`` holds when each was last computed (unix seconds).
+    ``sections`` maps a section name (``difficulty``, ``blocks``, ``fees``, ``economics``,
+    ``pools``) to the section object, read through the typed properties below;
+    ``section_times`` holds when each was last computed (unix seconds).
     """
 
     node: str
@@ -112,7 +124,28 @@ class NodeSnapshot:
     section_times: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
 
     def section(self, name: str) -> Any | None:
+        """Untyped access by name; prefer the typed properties (``node.fees``, ...)."""
         return self.sections.get(name)
+
+    @property
+    def difficulty(self) -> DifficultyView | None:
+        return self.sections.get("difficulty")
+
+    @property
+    def blocks(self) -> RecentBlocks | None:
+        return self.sections.get("blocks")
+
+    @property
+    def fees(self) -> FeesSection | None:
+        return self.sections.get("fees")
+
+    @property
+    def economics(self) -> EconomicsSection | None:
+        return self.sections.get("economics")
+
+    @property
+    def pools(self) -> PoolsSection | None:
+        return self.sections.get("pools")
 
     def values(self) -> Iterator[IndicatorValue]:
         """The flat view for alert rules: base status plus every section's values."""
@@ -132,6 +165,16 @@ class Snapshot:
     globals: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     taken_at: float = 0.0
     version: int = 0
+
+    @property
+    def price(self) -> PriceQuote | None:
+        """The last good BTC price (kept when it goes stale; check ``is_fresh``)."""
+        return self.globals.get("price")
+
+    @property
+    def price_error(self) -> PriceFailure | None:
+        """Why the last price fetch failed, until one succeeds."""
+        return self.globals.get("price_error")
 
 
 Listener = Callable[[Snapshot], None]
@@ -158,8 +201,38 @@ class SnapshotStore:
         """Replace fields of one node's snapshot (``up=...``, ``status=...``, ...)."""
         return self._swap(lambda snap: _with_node(snap, node, changes))
 
+    @overload
+    def set_section(
+        self, node: str, name: Literal["difficulty"], value: DifficultyView | None
+    ) -> Snapshot: ...
+    @overload
+    def set_section(
+        self, node: str, name: Literal["blocks"], value: RecentBlocks | None
+    ) -> Snapshot: ...
+    @overload
+    def set_section(
+        self, node: str, name: Literal["fees"], value: FeesSection | None
+    ) -> Snapshot: ...
+    @overload
+    def set_section(
+        self, node: str, name: Literal["economics"], value: EconomicsSection | None
+    ) -> Snapshot: ...
+    @overload
+    def set_section(
+        self, node: str, name: Literal["pools"], value: PoolsSection | None
+    ) -> Snapshot: ...
+
     def set_section(self, node: str, name: str, value: Any) -> Snapshot:
-        """Put one section (or ``None`` to drop it) into a node's snapshot, stamped now."""
+        """Put one section (or ``None`` to drop it) into a node's snapshot, stamped now.
+
+        A known section of the wrong type raises ``TypeError`` here, at the writer, so the
+        typed readers (``node.fees``, ...) can trust what they get.
+        """
+        expected = section_types().get(name)
+        if value is not None and expected is not None and not isinstance(value, expected):
+            raise TypeError(
+                f"section {name!r} must be {expected.__name__}, not {type(value).__name__}"
+            )
         now = self._clock()
 
         def change(snap: Snapshot) -> Snapshot:
@@ -180,8 +253,18 @@ class SnapshotStore:
 
         return self._swap(change)
 
+    @overload
+    def set_global(self, name: Literal["price"], value: PriceQuote | None) -> Snapshot: ...
+    @overload
+    def set_global(self, name: Literal["price_error"], value: PriceFailure | None) -> Snapshot: ...
+
     def set_global(self, name: str, value: Any) -> Snapshot:
-        """Daemon-wide values not tied to one node (the BTC price)."""
+        """Daemon-wide values not tied to one node (the BTC price and its last failure)."""
+        expected = global_types().get(name)
+        if value is not None and expected is not None and not isinstance(value, expected):
+            raise TypeError(
+                f"global {name!r} must be {expected.__name__}, not {type(value).__name__}"
+            )
 
         def change(snap: Snapshot) -> Snapshot:
             g = dict(snap.globals)

@@ -42,11 +42,6 @@ class StoredHeader(NamedTuple):
     chainwork: str | None = None
 
 
-def store_path(state_dir: Path, node: str) -> Path:
-    """Where a node's headers live: ``<state_dir>/headers-<node>.sqlite3``."""
-    return Path(state_dir) / f"headers-{node}.sqlite3"
-
-
 class HeadersStore:
     """Headers by height. Thread-safe (one lock); every write is one transaction."""
 

@@ -14,6 +14,15 @@ from pathlib import Path
 BUSY_TIMEOUT_SECONDS = 5.0
 
 
+def db_path(state_dir: Path | str, kind: str, node: str | None = None) -> Path:
+    """Where a store lives: ``<state_dir>/<kind>-<node>.sqlite3`` (``<kind>.sqlite3`` daemon-wide).
+
+    The one place file names are made, so ``hashwatch status``, backfill and the daemon open the
+    same files, and an operator finds them by the same rule (headers-, blocks-, fees-, alerts).
+    """
+    return Path(state_dir) / (f"{kind}-{node}.sqlite3" if node else f"{kind}.sqlite3")
+
+
 def open_db(path: Path | str, *, busy_timeout: float = BUSY_TIMEOUT_SECONDS) -> sqlite3.Connection:
     """A connection usable from several threads (callers serialise with their own lock)."""
     if str(path) != ":memory:":

@@ -10,7 +10,6 @@ from __future__ import annotations
 import time
 from datetime import datetime, timezone
 
-from ..indicators.difficulty_view import DifficultyView
 from ..indicators.retarget import EPOCH_BLOCKS
 from ..snapshot.store import NodeSnapshot, Snapshot
 
@@ -35,8 +34,8 @@ def _when(t: float, now: float) -> str:
 
 def rows(node: NodeSnapshot, snapshot: Snapshot, now: float | None = None) -> list[tuple[str, str]]:
     now = time.time() if now is None else now
-    view = node.section("difficulty")
-    if not isinstance(view, DifficultyView):
+    view = node.difficulty
+    if view is None:
         return [("difficulty", "not computed yet (headers backfill has not finished)")]
     out = [(
         "difficulty",

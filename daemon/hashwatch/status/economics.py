@@ -6,9 +6,6 @@ cost profile? Missing inputs are named (no price, no blocks yet) instead of prin
 
 from __future__ import annotations
 
-from typing import Any
-
-from ..indicators.economics import EconomicsSection, PriceFailure, PriceQuote
 from ..snapshot.store import NodeSnapshot, Snapshot
 
 
@@ -17,10 +14,10 @@ def _usd(v: float) -> str:
 
 
 def price_row(snapshot: Snapshot, now: float) -> tuple[str, str] | None:
-    quote: Any = snapshot.globals.get("price")
-    failure: Any = snapshot.globals.get("price_error")
-    why = f", last fetch failed: {failure.reason}" if isinstance(failure, PriceFailure) else ""
-    if isinstance(quote, PriceQuote):
+    quote = snapshot.price
+    failure = snapshot.price_error
+    why = f", last fetch failed: {failure.reason}" if failure is not None else ""
+    if quote is not None:
         age = quote.age_seconds(now)
         if quote.is_fresh(now):
             return "BTC price", f"{_usd(quote.usd)} ({quote.source}, {age:,.0f} s old{why})"
@@ -28,7 +25,7 @@ def price_row(snapshot: Snapshot, now: float) -> tuple[str, str] | None:
             f"none: last price is {age:,.0f} s old (max {quote.max_age_seconds:,.0f} s){why}; "
             "USD values absent"
         )
-    if isinstance(failure, PriceFailure):
+    if failure is not None:
         return "BTC price", f"none: {failure.reason}; USD values absent"
     return None
 
@@ -39,8 +36,8 @@ def rows(node: NodeSnapshot, snapshot: Snapshot, now: float | None = None) -> li
     price = price_row(snapshot, now)
     if price is not None:
         out.append(price)
-    section = node.section("economics")
-    if not isinstance(section, EconomicsSection):
+    section = node.economics
+    if section is None:
         out.append(("hashprice", "not computed yet (needs node status and recent blocks)"))
         return out
     usd = section.hashprice_usd_per_phs_day if section.usd_fresh(now) else None

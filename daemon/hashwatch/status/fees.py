@@ -6,7 +6,6 @@ full histogram and every percentile stay in the metrics.
 
 from __future__ import annotations
 
-from ..indicators.fees import FeesSection
 from ..snapshot.store import NodeSnapshot, Snapshot
 
 
@@ -15,8 +14,8 @@ def _sat(v: float) -> str:
 
 
 def rows(node: NodeSnapshot, snapshot: Snapshot) -> list[tuple[str, str]]:
-    section = node.section("fees")
-    if not isinstance(section, FeesSection):
+    section = node.fees
+    if section is None:
         return [("fees", "not computed yet (first mempool load pending)")]
     out = [
         (

@@ -6,15 +6,14 @@ concentrated is it" at a glance, per window.
 
 from __future__ import annotations
 
-from ..indicators.pools import PoolsSection
 from ..snapshot.store import NodeSnapshot, Snapshot
 
 TOP = 5
 
 
 def rows(node: NodeSnapshot, snapshot: Snapshot) -> list[tuple[str, str]]:
-    section = node.section("pools")
-    if not isinstance(section, PoolsSection):
+    section = node.pools
+    if section is None:
         return [("pools", "not computed yet (needs recent blocks)")]
     if not section.windows:
         return [("pools", f"fewer blocks than the smallest window (tip {section.tip_height})")]

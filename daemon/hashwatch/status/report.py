@@ -7,18 +7,16 @@ missing) without setting up Prometheus. It uses the same jobs as the daemon, in 
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import sys
 import time
 from collections.abc import Callable, Iterable
 from typing import TextIO
 
+from .. import features
 from ..config import Config
 from ..daemon import Daemon
 from ..safetext import safe_text
 from ..snapshot.store import NodeSnapshot, NodeStatus, Snapshot
-
-FEATURES = ("difficulty", "fees", "economics", "pools")
 
 
 def _fmt_time(t: float) -> str:
@@ -51,13 +49,9 @@ def base_rows(node: NodeSnapshot, now: float) -> list[tuple[str, str]]:
 
 
 def feature_rows(node: NodeSnapshot, snapshot: Snapshot) -> Iterable[tuple[str, str, str]]:
-    """(feature, label, value) rows from each feature's ``status`` module, if present."""
-    for feature in FEATURES:
-        try:
-            module = importlib.import_module(f"{__package__}.status.{feature}")
-        except ModuleNotFoundError:
-            continue
-        for label, value in module.rows(node, snapshot):
+    """(feature, label, value) rows from each feature's ``status`` module (the registry)."""
+    for feature, rows in features.status_rows():
+        for label, value in rows(node, snapshot):
             yield feature, label, value
 
 
@@ -121,7 +115,7 @@ def run_backfill(config: Config, clock: Callable[[], float] = time.time) -> int:
 
 
 def _blocks_held(daemon: Daemon, node: str) -> int:
-    section = daemon.store.current().nodes[node].section("blocks")
+    section = daemon.store.current().nodes[node].blocks
     return len(section.blocks) if section is not None else 0
 
 
