@@ -6,8 +6,6 @@ import json
 from decimal import Decimal
 from pathlib import Path
 
-from hashwatch.snapshot.blocks import RecentBlocks
-from hashwatch.state.blocks import BlockStore
 from hashwatch.collect.blocks import (
     BlocksJob,
     coinbase_text,
@@ -16,11 +14,13 @@ from hashwatch.collect.blocks import (
     make_record,
     payout_addresses,
 )
-from hashwatch.config import Config
 from hashwatch.collect.context import DaemonContext
+from hashwatch.config import Config
 from hashwatch.node.auth import NodeAuth
 from hashwatch.node.rpc import NodeClient
+from hashwatch.snapshot.blocks import RecentBlocks
 from hashwatch.snapshot.store import SnapshotStore
+from hashwatch.state.blocks import BlockStore
 
 from .fakenode import FakeNode
 

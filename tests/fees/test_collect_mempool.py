@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import zmq
 
+from hashwatch.collect.context import DaemonContext
 from hashwatch.collect.mempool import FeesJob, MempoolSync, fetch_estimates, make_jobs
 from hashwatch.config import Config
-from hashwatch.collect.context import DaemonContext
 from hashwatch.indicators.fees import FeesSection
 from hashwatch.indicators.mempool_model import MempoolModel
 from hashwatch.node.auth import NodeAuth

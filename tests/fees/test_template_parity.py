@@ -1,0 +1,147 @@
+"""Fee truth: projected block 1 equals the node's own ``getblocktemplate`` on the same mempool.
+
+The simulator builds templates the way Core's BlockAssembler does (weight, strict fit, skip and
+keep trying); hashwatch projects from the mempool model it builds out of ``getrawmempool true``.
+Both are checked against an independent count where one exists (the issue's 3,600 x 1,585 WU
+case: 2,518 transactions fit 3,992,000 WU, 2,512 did when packing by vsize with a margin), then
+against each other on CPFP packages and mixed sizes. With a real bitcoind (``BITCOIND``) the
+same comparison runs on a mempool the node's wallet built.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+
+import pytest
+
+from hashwatch.indicators.mempool_model import MempoolModel
+from hashwatch.indicators.mempool_projection import project_blocks
+
+TX_LIMIT_WEIGHT = 4_000_000 - 8_000  # Core's default -blockreservedweight
+
+
+def _projected_vs_template(rpc) -> tuple[tuple[int, int], tuple[int, int]]:
+    """((tx count, fees) of projected block 1, (tx count, fees) of getblocktemplate)."""
+    model = MempoolModel.from_verbose(rpc("getrawmempool", True))
+    template = rpc("getblocktemplate", {"rules": ["segwit"]})
+    (first, *_) = project_blocks(model, 1)
+    txs = template["transactions"]
+    return (first.tx_count, first.total_fee_sat), (len(txs), sum(int(t["fee"]) for t in txs))
+
+
+def _sim(sim_factory):
+    sim = sim_factory(network="regtest", start_height=101, seed=5)
+    sim.mempool.remove_for_block(list(sim.mempool.txids()))
+    return sim
+
+
+def _add(sim, vsize: int, weight: int, rate: float, parents: tuple = ()) -> str:
+    assert (weight + 3) // 4 == vsize
+    return sim.mempool.add_tx(vsize, round(rate * vsize), parents, weight=weight)
+
+
+def test_issue_case_3600_txs_of_1585_wu_fill_2518_like_core(sim_factory):
+    sim = _sim(sim_factory)
+    rng = random.Random(13)
+    for _ in range(3_600):
+        _add(sim, 397, 1_585, rng.randint(1, 300))
+    expected_count = (TX_LIMIT_WEIGHT - 1) // 1_585  # strict: reserve + block < 4,000,000
+    assert expected_count == 2_518
+    fees = sorted((e.fee for e in sim.mempool.entries.values()), reverse=True)
+    projected, template = _projected_vs_template(sim.rpc)
+    assert template == (2_518, sum(fees[:2_518]))  # the simulator's template is Core's
+    assert projected == template
+
+
+def test_cpfp_packages_and_independent_txs_match_template(sim_factory):
+    sim = _sim(sim_factory)
+    rng = random.Random(7)
+    for _ in range(900):  # low-fee parents, some with one or two high-fee children
+        v = rng.randint(150, 600)
+        parent = _add(sim, v, 4 * v - rng.randint(0, 3), rng.uniform(1, 5))
+        for _ in range(rng.choice((0, 1, 1, 2))):
+            c = rng.randint(110, 400)
+            _add(sim, c, 4 * c - rng.randint(0, 3), rng.uniform(20, 250), (parent,))
+    for _ in range(2_500):
+        v = rng.randint(110, 700)
+        _add(sim, v, 4 * v - rng.randint(0, 3), rng.uniform(1, 120))
+    projected, template = _projected_vs_template(sim.rpc)
+    assert sim.mempool.total_vsize > 1_000_000  # the block is full: the edge matters
+    assert projected == template
+
+
+def test_mixed_sizes_with_large_txs_near_the_edge_match_template(sim_factory):
+    sim = _sim(sim_factory)
+    rng = random.Random(11)
+    for _ in range(1_500):
+        small, medium, large = rng.randint(110, 300), rng.randint(1_000, 5_000), rng.randint(
+            20_000, 90_000
+        )
+        v = rng.choice((small, medium, large))
+        _add(sim, v, 4 * v - rng.randint(0, 3), rng.uniform(1, 300))
+    projected, template = _projected_vs_template(sim.rpc)
+    assert projected == template
+
+
+@pytest.mark.skipif(not os.environ.get("BITCOIND"), reason="real node: set BITCOIND")
+def test_real_node_projection_equals_getblocktemplate():
+    """Many one-input multi-output payments at random rates 1-300 sat/vB on a real node."""
+    from ..harness.bitcoind import BitcoindNode
+
+    node = BitcoindNode(os.environ["BITCOIND"])
+    node.start()
+    try:
+        _build_real_mempool(node, n_txs=1_200, outputs=24, budget_seconds=150)
+        info = node.rpc("getmempoolinfo")
+        assert info["bytes"] > 1_000_000  # more than a block waiting
+        projected, template = _projected_vs_template(node.rpc)
+        assert projected == template
+    finally:
+        node.stop()
+
+
+def _batch(node, calls: list[tuple[str, list]]) -> list:
+    body = [{"jsonrpc": "1.0", "id": i, "method": m, "params": p} for i, (m, p) in enumerate(calls)]
+    status, reply = node.raw_call(body)
+    assert status == 200, reply
+    by_id = {r["id"]: r for r in reply}
+    out = []
+    for i in range(len(calls)):
+        r = by_id[i]
+        assert r.get("error") is None, r["error"]
+        out.append(r["result"])
+    return out
+
+
+def _build_real_mempool(node, n_txs: int, outputs: int, budget_seconds: float) -> None:
+    """``n_txs`` transactions, each spending one confirmed coin to ``outputs`` outputs.
+
+    Hand-made with createrawtransaction + signrawtransactionwithwallet so every transaction
+    pays exactly its rate (no wallet bumping, one input each), sent in JSON-RPC batches.
+    """
+    deadline = time.monotonic() + budget_seconds
+    node.mine(200)  # 100+ mature coinbases to fund from
+    rng = random.Random(3)
+    coin = 0.02
+    per_tx = 1_000
+    for start in range(0, n_txs, per_tx):  # fund: one big self-payment per 1,000 coins
+        addrs = _batch(node, [("getnewaddress", ["", "bech32"])] * min(per_tx, n_txs - start))
+        node.rpc("sendmany", "", {a: coin for a in addrs})
+    node.mine(1)
+    coins = [u for u in node.rpc("listunspent", 1) if float(u["amount"]) == coin][:n_txs]
+    assert len(coins) == n_txs
+    dests = _batch(node, [("getnewaddress", ["", "bech32"])] * outputs)
+    vsize_guess = 11 + 68 + 31 * outputs  # one P2WPKH input, P2WPKH outputs
+    for i in range(0, n_txs, 100):
+        assert time.monotonic() < deadline, f"built {i} of {n_txs} transactions in time"
+        raws = []
+        for u in coins[i : i + 100]:
+            rate = rng.randint(1, 300)
+            fee = rate * vsize_guess / 1e8
+            each = round((coin - fee) / outputs, 8)
+            raws.append(("createrawtransaction", [
+                [{"txid": u["txid"], "vout": u["vout"]}], {d: each for d in dests}]))
+        signed = _batch(node, [("signrawtransactionwithwallet", [h]) for h in _batch(node, raws)])
+        _batch(node, [("sendrawtransaction", [s["hex"], 0]) for s in signed])
