@@ -20,10 +20,11 @@ from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any, TextIO
 
-from .context import DaemonContext, JobSpec
-from ..state.headers import HeadersStore, StoredHeader, store_path
 from ..indicators.difficulty_view import build_view
 from ..node.rpc import NodeClient
+from ..state import reorg
+from ..state.headers import HeadersStore, StoredHeader, store_path
+from .context import DaemonContext, JobSpec
 
 log = logging.getLogger("hashwatch.collect.headers")
 
@@ -91,18 +92,17 @@ def _chunks(r: range, size: int, downwards: bool = False) -> Iterator[range]:
 def find_fork(client: NodeClient, store: HeadersStore, top: int, low: int, batch: int) -> int:
     """Highest height in ``low..top`` where the stored hash is the node's; ``low - 1`` if none.
 
-    Looks back 8, then 64, then ``batch`` blocks per request: reorgs are nearly always shallow.
+    The shared search of :mod:`hashwatch.state.reorg` (looks back 8, then 64, then ``batch``
+    blocks per request: reorgs are nearly always shallow; the top was already compared).
     """
-    step, h = 8, top
-    while h >= low:
-        span = range(max(low, h - step + 1), h + 1)
-        node = client.batch([("getblockhash", (x,)) for x in span])
-        stored = store.hashes(span.start, span.stop - 1)
-        for height, node_hash in zip(reversed(span), reversed(node), strict=True):
-            if stored.get(height) == node_hash:
-                return height
-        h, step = span.start - 1, min(step * 8, batch)
-    return low - 1
+    return reorg.find_fork(
+        lambda hs: client.batch([("getblockhash", (x,)) for x in hs]),
+        store.hashes,
+        top,
+        low,
+        max_step=batch,
+        first_step=8,
+    )
 
 
 def _reconcile(

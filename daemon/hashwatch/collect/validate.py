@@ -28,6 +28,7 @@ MAX_DIFFICULTY = 2.0**224  # pow limit of 1 / 2**256 target: ~2.7e67; anything a
 MIN_DIFFICULTY = 1e-12  # regtest's minimum is 4.66e-10; subnormals and zero are impossible
 MAX_FEE_RATE_SAT_VB = MAX_MONEY_SAT  # a 1 vB transaction paying all the money there is
 MAX_LIST = 1_000_000  # longest list an answer may carry (getrawmempool on a huge mempool)
+MAX_SUBSIDY_SAT = 50 * 100_000_000
 MAX_TXS_PER_BLOCK = MAX_BLOCK_WEIGHT // 240  # ~16.7k: the smallest transaction weighs > 240
 
 
