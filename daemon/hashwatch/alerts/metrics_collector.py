@@ -32,8 +32,11 @@ def alert_metrics(service: AlertService) -> Iterator[Metric]:
     counts: Counter[tuple[str, str, str]] = Counter()
     for s in service.active():
         counts[(s.state, s.node, s.rule)] += 1
-    nodes = service.node_names + [""]
+    # One series per rule and node; node="" (network-wide values) only for a rule that has a
+    # network-wide instance, so a per-node rule is never exported twice (node="x" and node="").
+    global_rules = {rule for (_, node, rule) in counts if node == ""}
     for rule in service.rules:
+        nodes = service.node_names + ([""] if rule.name in global_rules else [])
         for node in nodes:
             key = (node, rule.name, rule.severity)
             firing.add_metric(list(key), counts[("firing", node, rule.name)])

@@ -11,13 +11,21 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from ..snapshot.blocks import RecentBlocks
 from ..config.economics import EconomicsConfig, ScenarioConfig
-from .context import DaemonContext, JobSpec
 from ..indicators.economics import CostScenario, EconomicsSection, PriceQuote, compute_economics
+from ..snapshot.blocks import RecentBlocks
 from ..snapshot.store import Snapshot
+from .context import DaemonContext, JobSpec
 
 log = logging.getLogger("hashwatch.collect.economics")
+
+# Why economics is absent on regtest: its difficulty is the minimum (4.66e-10) and a CPU mines a
+# block in milliseconds, so hashprice would read ~2e21 BTC/PH/s/day and every margin would be
+# absurd. No series is better than a true-looking impossible one; testnet4/signet keep theirs
+# (their difficulty is real, their coins are worthless: the USD price is mainnet's).
+REGTEST_NOTE = (
+    "absent on regtest: minimum difficulty makes hashprice meaningless (~2e21 BTC/PH/s/day)"
+)
 
 
 def to_scenarios(configs: Sequence[ScenarioConfig]) -> tuple[CostScenario, ...]:
@@ -39,6 +47,8 @@ def economics_from_snapshot(
     ns = snapshot.nodes.get(node)
     if ns is None or not ns.up or ns.status is None:
         return None, "node_down"
+    if ns.status.chain == "regtest":
+        return None, "regtest"  # see REGTEST_NOTE
     blocks = ns.section("blocks")
     if not isinstance(blocks, RecentBlocks) or not blocks.blocks:
         return None, "no_blocks"

@@ -127,6 +127,12 @@ def check_txid(value: Any, what: str = "txid") -> bytes:
     return bytes.fromhex(check_hash(value, what))
 
 
+def check_bool(value: Any, what: str) -> bool:
+    if not isinstance(value, bool):
+        raise _fail(what, value, "is not a boolean")
+    return value
+
+
 def check_str(value: Any, what: str, max_len: int = 256) -> str:
     if not isinstance(value, str) or len(value) > max_len:
         raise _fail(what, value, f"is not a string of at most {max_len} characters")
