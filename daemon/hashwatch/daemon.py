@@ -32,6 +32,8 @@ from .node.auth import NodeAuth, cookie_path_for
 from .node.rpc import NodeClient
 from .metrics.selfmetrics import DaemonMetrics
 from .snapshot.store import Snapshot, SnapshotStore
+from .state.check import StateDirError, check_state_dir  # noqa: I001
+from .config.loader import ConfigError
 
 log = logging.getLogger("hashwatch.daemon")
 
@@ -121,7 +123,11 @@ class Daemon:
         self.clients = build_clients(config, self.metrics)
         self.store = SnapshotStore((n.name for n in config.nodes), clock=clock)
         self.state_dir = Path(config.state_dir)
-        self.state_dir.mkdir(parents=True, exist_ok=True)
+        alert_db = config.alerts.db_file or self.state_dir / "alerts.sqlite3"
+        try:  # before anything is served: one line, exit 2 (ConfigError in the CLI)
+            check_state_dir(self.state_dir, alert_db if alerts and config.alerts.enabled else None)
+        except StateDirError as exc:
+            raise ConfigError([str(exc)]) from None
         self.ctx = DaemonContext(
             config=config,
             clients=self.clients,

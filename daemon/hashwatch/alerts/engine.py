@@ -16,16 +16,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..snapshot.store import IndicatorValue, Section, Snapshot
-from .windows import Bucket, History, SeriesKey
 from .rules import HISTORY_KINDS, Rule, human_duration, render_template
 from .state import (
     AlertState,
     Observation,
     TransitionKind,
     fingerprint,
+    new_state,
     observe,
     step,
 )
+from .windows import Bucket, History, SeriesKey
 
 __all__ = ["AlertState", "Engine", "Observation", "Plan", "Transition", "flatten", "step"]
 GLOBAL_NODE = ""
@@ -151,7 +152,7 @@ class Engine:
                     continue
                 fp = fingerprint(rule.name, node, v.labels)
                 seen.add(fp)
-                prev = self.states.get(fp) or AlertState(fp, rule.name, node, v.labels)
+                prev = self.states.get(fp) or new_state(fp, rule.name, node, v.labels, now)
                 obs = observe(rule, (node, v.name, v.labels), v.value, now, self.history)
                 self._apply(plan, rule, prev, now, obs, healthy.get(node, True))
         for fp, prev in self.states.items():

@@ -19,12 +19,13 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import secrets
 from dataclasses import dataclass
 from typing import Literal
 
 from ..snapshot.store import Labels
-from .windows import History, SeriesKey
 from .rules import Rule
+from .windows import History, SeriesKey
 
 StateName = Literal["inactive", "pending", "firing", "resolved"]
 TransitionKind = Literal["firing", "resolved", "repeat"]
@@ -53,6 +54,24 @@ class AlertState:
     value: float | None = None
     observed: float | None = None
     reference: float | None = None
+
+
+INSTANCE_RANDOM_BITS = 20
+
+
+def new_state(fp: str, rule: str, node: str, labels: Labels, now: float) -> AlertState:
+    """A fresh alert whose instance numbers can never repeat an earlier life's.
+
+    Why: notification idempotency keys are ``fingerprint/instance/...``. If the alert store is
+    lost (deleted, rebuilt after corruption), counting instances again from 1 would give a new
+    firing the key of an old one, and a receiver that deduplicates by key would drop it. The
+    first instance of a fresh state therefore starts at ``now`` (seconds) shifted left with
+    random low bits: later lives start higher, and two daemons never collide in practice.
+    Within one life instances still count up by one. The number stays below 2**53 (exact in
+    JSON payloads) until the year 2255.
+    """
+    base = (max(0, int(now)) << INSTANCE_RANDOM_BITS) | secrets.randbits(INSTANCE_RANDOM_BITS)
+    return AlertState(fp, rule, node, labels, instance=base)
 
 
 def fingerprint(rule: str, node: str, labels: Labels) -> str:

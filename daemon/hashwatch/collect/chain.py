@@ -11,12 +11,12 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from .context import DaemonContext, JobSpec
 from ..node.errors import NodeError
 from ..node.rpc import NodeClient
 from ..snapshot.store import NodeStatus, SnapshotStore
 from ..units import btc_per_kvb_to_sat_per_vb
-from .context import DaemonContext, JobSpec
-from .validate import (
+from .validate import (  # noqa: I001
     MAX_LIST,
     AnswerInvalid,
     check_bool,

@@ -20,11 +20,12 @@ from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any, TextIO
 
+from .context import DaemonContext, JobSpec
+from ..state.headers import HeadersStore, StoredHeader, store_path
 from ..indicators.difficulty_view import build_view
 from ..node.rpc import NodeClient
-from ..state import reorg
-from ..state.headers import HeadersStore, StoredHeader, store_path
-from .context import DaemonContext, JobSpec
+from ..state import reorg  # noqa: I001
+from .validate import check_bits, check_hash, check_height, check_mapping, check_time
 
 log = logging.getLogger("hashwatch.collect.headers")
 
@@ -51,15 +52,22 @@ class SyncResult:
 
 
 def parse_header(raw: Mapping[str, Any]) -> StoredHeader:
-    """A verbose ``getblockheader`` answer -> :class:`StoredHeader` (pure)."""
+    """A verbose ``getblockheader`` answer -> :class:`StoredHeader` (pure).
+
+    Checked field by field (:mod:`.validate`): an impossible header (bits that encode no
+    target, a height out of range, a hash that is not 64 hex digits) is a protocol error and
+    is never stored.
+    """
+    raw = check_mapping(raw, "getblockheader")
     prev = raw.get("previousblockhash")
+    work = raw.get("chainwork")
     return StoredHeader(
-        height=int(raw["height"]),
-        hash=str(raw["hash"]),
-        prev_hash=str(prev) if prev is not None else None,
-        time=int(raw["time"]),
-        bits=int(str(raw["bits"]), 16),
-        chainwork=str(raw["chainwork"]) if raw.get("chainwork") is not None else None,
+        height=check_height(raw.get("height")),
+        hash=check_hash(raw.get("hash")),
+        prev_hash=check_hash(prev, "previousblockhash") if prev is not None else None,
+        time=check_time(raw.get("time")),
+        bits=check_bits(raw.get("bits")),
+        chainwork=check_hash(work, "chainwork") if work is not None else None,
     )
 
 

@@ -18,15 +18,15 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from .context import DaemonContext, JobSpec
+from ..state.fees import FeeSampleStore
 from ..indicators.fees import FeeEstimate, build_section, parse_estimate, with_spike
 from ..indicators.mempool_model import MempoolModel, parse_entry, txid_key
 from ..indicators.mempool_projection import max_block_vsize
+from .memory import release_free_memory
 from ..node.errors import RPC_INVALID_ADDRESS_OR_KEY, NodeError
 from ..node.rpc import NodeClient
 from ..node.zmq import SequenceEvent, ZmqListener
-from ..state.fees import FeeSampleStore
-from .context import DaemonContext, JobSpec
-from .memory import release_free_memory
 
 log = logging.getLogger("hashwatch.collect.mempool")
 

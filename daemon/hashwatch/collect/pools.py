@@ -13,6 +13,8 @@ import logging
 from importlib import resources
 from pathlib import Path
 
+from ..snapshot.blocks import RecentBlocks
+from .context import DaemonContext, JobSpec
 from ..indicators.pools import (
     PoolDef,
     PoolDefinitionError,
@@ -21,9 +23,7 @@ from ..indicators.pools import (
     compute_pools,
     parse_pool_definitions,
 )
-from ..snapshot.blocks import RecentBlocks
 from ..snapshot.store import Snapshot
-from .context import DaemonContext, JobSpec
 
 log = logging.getLogger("hashwatch.collect.pools")
 

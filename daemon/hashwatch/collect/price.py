@@ -25,8 +25,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..config.economics import PriceConfig
-from ..indicators.economics import PriceFailure, PriceQuote
 from .context import DaemonContext, JobSpec
+from ..indicators.economics import PriceFailure, PriceQuote
 
 log = logging.getLogger("hashwatch.collect.price")
 

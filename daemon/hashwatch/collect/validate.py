@@ -127,6 +127,20 @@ def check_txid(value: Any, what: str = "txid") -> bytes:
     return bytes.fromhex(check_hash(value, what))
 
 
+def check_bits(value: Any, what: str = "bits") -> int:
+    """Compact target bits as Core prints them (8 hex digits) that encode a positive target."""
+    if not isinstance(value, str) or len(value) != 8:
+        raise _fail(what, value, "is not 8 hex digits")
+    try:
+        bits = int(value, 16)
+    except ValueError:
+        raise _fail(what, value, "is not 8 hex digits") from None
+    mantissa, size = bits & 0x007FFFFF, bits >> 24
+    if mantissa == 0 or bits & 0x00800000 or size > 34 or size < 1:
+        raise _fail(what, value, "encodes no positive target")
+    return bits
+
+
 def check_bool(value: Any, what: str) -> bool:
     if not isinstance(value, bool):
         raise _fail(what, value, "is not a boolean")
