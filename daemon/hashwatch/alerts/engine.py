@@ -25,6 +25,7 @@ from .state import (
     new_state,
     observe,
     step,
+    with_value,
 )
 from .windows import Bucket, History, SeriesKey
 
@@ -109,6 +110,10 @@ def flatten(snapshot: Snapshot) -> dict[str, list[IndicatorValue]]:
     return out
 
 
+def _unlabelled(values: Iterable[IndicatorValue], name: str) -> float | None:
+    return next((v.value for v in values if v.name == name and not v.labels), None)
+
+
 def health(values: Iterable[IndicatorValue]) -> bool:
     named = {v.name: v.value for v in values if not v.labels}
     return named.get("node_up", 0.0) == 1.0 and named.get("node_initial_block_download", 0.0) != 1.0
@@ -154,6 +159,8 @@ class Engine:
                 seen.add(fp)
                 prev = self.states.get(fp) or new_state(fp, rule.name, node, v.labels, now)
                 obs = observe(rule, (node, v.name, v.labels), v.value, now, self.history)
+                if rule.value_indicator is not None:
+                    obs = with_value(obs, _unlabelled(values.get(node, ()), rule.value_indicator))
                 self._apply(plan, rule, prev, now, obs, healthy.get(node, True))
         for fp, prev in self.states.items():
             if fp not in seen and prev.state in ("pending", "firing"):

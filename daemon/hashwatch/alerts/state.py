@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 import secrets
 from dataclasses import dataclass
 from typing import Literal
@@ -115,6 +116,19 @@ def observe(
         history.low(key, now, window) if rule.kind == "new_low" else history.high(key, now, window)
     )
     return None if not ref else Observation(value, value / ref, ref)
+
+
+def with_value(obs: Observation | None, value: float | None) -> Observation | None:
+    """``obs`` reporting ``value`` (a rule's ``value_indicator``) as its value.
+
+    The compared number stays ``obs.observed``; the reference becomes value / observed (for
+    fee_spike: next-block median / spike ratio = the metric's own baseline). Absent or
+    non-finite ``value``: nothing is known (None).
+    """
+    if obs is None or value is None or not math.isfinite(value):
+        return None
+    ref = value / obs.observed if obs.observed else None
+    return Observation(value, obs.observed, ref)
 
 
 def guards_pass(rule: Rule, value: float) -> bool:
