@@ -169,3 +169,21 @@ def test_new_alert_instances_after_state_loss_never_reuse_a_key():
     assert t1.state.fingerprint == t2.state.fingerprint
     assert t2.state.instance != t1.state.instance
     assert t2.state.instance > t1.state.instance  # later lives number higher
+
+
+def test_cache_directory_deleted_while_running_is_recreated(tmp_path, caplog):
+    import shutil
+
+    caplog.set_level(logging.WARNING, logger="hashwatch.state")
+    state = tmp_path / "state"
+    store = HeadersStore(state / "headers-n1.sqlite3")
+    try:
+        store.add([StoredHeader(1, "ab" * 32, None, 1_700_000_000, 0x1D00FFFF)])
+        shutil.rmtree(state)  # an operator's mistake while the daemon runs
+        assert store.add([StoredHeader(2, "cd" * 32, "ab" * 32, 1_700_000_600, 0x1D00FFFF)])
+        assert (state / "headers-n1.sqlite3").exists()  # written where a restart will find it
+        assert store.count() == 1  # rebuilt: the lost header is fetched again by the job
+    finally:
+        store.close()
+    assert any("headers-n1.sqlite3" in r.getMessage() and "state_cache_rebuilt" in r.getMessage()
+               for r in caplog.records)  # fmt: skip

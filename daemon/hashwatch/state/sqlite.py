@@ -19,6 +19,7 @@ Two rules every store follows:
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
@@ -95,9 +96,27 @@ class CacheDB:
         self._init = init
         self.lock = threading.RLock()
         self.rebuilds = 0
+        self._inode: int | None = None
         self.db = self._open()
 
     def _open(self) -> sqlite3.Connection:
+        db = self._open_or_rebuild()
+        self._inode = self._current_inode()
+        return db
+
+    def _current_inode(self) -> int | None:
+        if str(self.path) == ":memory:":
+            return None
+        try:
+            return os.stat(self.path).st_ino
+        except OSError:
+            return None
+
+    def _replaced(self) -> bool:
+        """The file was deleted or replaced under us (its directory removed, a restore...)."""
+        return self._inode is not None and self._current_inode() != self._inode
+
+    def _open_or_rebuild(self) -> sqlite3.Connection:
         try:
             db = open_db(self.path)
             try:
@@ -125,6 +144,13 @@ class CacheDB:
 
     def run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         with self.lock:
+            if self._replaced():  # writes would go to a deleted file and vanish at restart
+                self._note_rebuild(FileNotFoundError("file deleted or replaced while open"))
+                try:
+                    self.db.close()
+                except sqlite3.Error:
+                    pass
+                self.db = self._open()  # raises (job fails, logged, counted) if it cannot
             try:
                 return fn(self.db)
             except sqlite3.DatabaseError as exc:
@@ -136,8 +162,7 @@ class CacheDB:
                 except sqlite3.Error:
                     pass
                 _remove(self.path)
-                self.db = open_db(self.path)
-                self._init(self.db)
+                self.db = self._open()
                 raise
 
     def close(self) -> None:
