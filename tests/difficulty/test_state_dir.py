@@ -187,3 +187,29 @@ def test_cache_directory_deleted_while_running_is_recreated(tmp_path, caplog):
         store.close()
     assert any("headers-n1.sqlite3" in r.getMessage() and "state_cache_rebuilt" in r.getMessage()
                for r in caplog.records)  # fmt: skip
+
+
+def test_alert_store_deleted_while_running_is_written_back_with_its_outbox(tmp_path, caplog):
+    import shutil
+
+    from hashwatch.alerts.store import AlertStore, NewMessage
+
+    caplog.set_level(logging.WARNING, logger="hashwatch.alerts.store")
+    state = tmp_path / "state"
+    store = AlertStore(state / "alerts.sqlite3")
+    try:
+        first = NewMessage("fp/7/firing/log", "log", "fp", 7, "firing", {"k": 1}, None)
+        store.commit_evaluation([], [first], [], {}, 0.0)
+        shutil.rmtree(state)
+        second = NewMessage("fp/8/firing/log", "log", "fp", 8, "firing", {"k": 2}, None)
+        store.commit_evaluation([], [second], [], {}, 1.0)
+        assert store.outbox_depth()  # still answering
+    finally:
+        store.close()
+    again = AlertStore(state / "alerts.sqlite3")  # what a restart would read
+    try:
+        assert again.status_of("fp/7/firing/log") == "pending"  # nothing promised was lost
+        assert again.status_of("fp/8/firing/log") == "pending"
+    finally:
+        again.close()
+    assert any("alert_store_restored" in r.getMessage() for r in caplog.records)
