@@ -172,3 +172,19 @@ def _build_real_mempool(node, n_txs: int, outputs: int, budget_seconds: float) -
         signed = _batch(node, [("signrawtransactionwithwallet", [h]) for h in _batch(node, raws)])
         assert all(x["complete"] for x in signed)
         _batch(node, [("sendrawtransaction", [x["hex"], 0]) for x in signed])
+
+
+def test_model_keeps_core_weight_and_sigop_adjusted_size():
+    import json
+    from pathlib import Path
+
+    from hashwatch.indicators.mempool_model import parse_entry
+
+    fx = Path(__file__).resolve().parents[1] / "fixtures" / "core" / "getmempoolentry.json"
+    raw = json.loads(fx.read_text(), parse_float=Decimal)["response"]["result"]
+    e = parse_entry({**raw, "weight": 829, "vsize_adjusted": 208})
+    assert (e.vsize, e.weight) == (208, 829)  # 829 WU rounds up to Core's 208 vB
+    heavy = parse_entry({**raw, "weight": 400, "vsize_adjusted": 500})  # sigop-heavy
+    assert (heavy.vsize, heavy.weight) == (500, 2000)  # block building counts 4 x 500
+    model = MempoolModel({b"a": e, b"b": heavy})
+    assert model[b"a"].weight == 829 and model.totals()[1] == 708  # Core's vsize sum
