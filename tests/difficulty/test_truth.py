@@ -80,3 +80,24 @@ def test_testnet4_min_difficulty_tip_keeps_difficulty_and_hashrate():
     assert b.difficulty == a.difficulty == difficulty_from_bits(real)
     assert b.windows[0].hashrate_hps == a.windows[0].hashrate_hps
     assert (b.drawdown is None) == (a.drawdown is None)
+
+
+def test_default_difficulty_drop_rule_fires_on_the_seeds_retarget():
+    """925,344 changed difficulty by -1.95%: the default warning must fire on it."""
+    from hashwatch.alerts.engine import Engine
+    from hashwatch.alerts.rules import default_rules_path, load_rules
+    from hashwatch.alerts.windows import History
+
+    from .helpers import mainnet_headers
+
+    headers = [h for h in mainnet_headers() if h[0] <= 925_500]
+    view = build_view(headers, headers[-1][1] + 60, chain="main", peak_lookback=1000)
+    assert view is not None and round(view.last_retarget_change_percent or 0, 2) == -1.95
+    rules = [r for r in load_rules([default_rules_path()]) if r.name.startswith("difficulty_drop")]
+    eng = Engine(rules, History(60.0, Engine.retention(rules)))
+    from hashwatch.snapshot.store import IndicatorValue
+
+    values = [IndicatorValue("node_up", 1.0), *view.values()]  # a healthy node
+    plan = eng.plan({"n1": values}, headers[-1][1] + 60)
+    fired = {t.state.rule for t in plan.transitions if t.kind == "firing"}
+    assert fired == {"difficulty_drop"}  # the warning, not the -5% critical one
