@@ -11,6 +11,7 @@ floats in, frozen dataclasses out. Import from :mod:`.difficulty` or from here; 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
@@ -121,8 +122,7 @@ def next_bits(
     return target_to_bits(min(target, params.pow_limit))
 
 
-def real_difficulty_headers(headers: list[Header] | tuple[Header, ...],
-                            params: ChainParams) -> list[Header]:
+def real_difficulty_headers(headers: Sequence[Header], params: ChainParams) -> list[Header]:
     """``headers`` with each minimum-difficulty block given its epoch's real bits.
 
     Core's ``GetNextWorkRequired`` on chains with the 20-minute rule walks back past blocks
