@@ -87,7 +87,7 @@ def test_mixed_sizes_with_large_txs_near_the_edge_match_template(sim_factory):
 
 
 CASES = [
-    pytest.param(600, 60, id="600x60-outputs"),  # ~7,750 WU each, ~1.16 MvB: ~100 s here
+    pytest.param(600, 60, id="600x60-outputs"),  # ~7,750 WU each, ~1.16 MvB: ~20 s here
     pytest.param(  # the size: ~1,300 WU each, ~1.18 MvB; ~340 s on this machine
         3_600, 8, id="3600x8-outputs",
         marks=pytest.mark.skipif(not os.environ.get("HASHWATCH_REAL_FULL"),
