@@ -87,9 +87,10 @@ def test_mixed_sizes_with_large_txs_near_the_edge_match_template(sim_factory):
 
 
 CASES = [
-    pytest.param(600, 60, id="600x60-outputs"),  # ~7,750 WU each, ~1.16 MvB: ~20 s here
+    pytest.param(600, 60, 0, id="600x60-outputs"),  # ~7,750 WU each, ~1.16 MvB: ~20 s here
+    pytest.param(600, 60, 150, id="600x60-outputs-150-cpfp"),  # 150 low parents + children
     pytest.param(  # the issue's size: ~1,300 WU each, ~1.18 MvB; ~340 s on this machine
-        3_600, 8, id="3600x8-outputs",
+        3_600, 8, 0, id="3600x8-outputs",
         marks=pytest.mark.skipif(not os.environ.get("HASHWATCH_REAL_FULL"),
                                  reason="the issue's full size: set HASHWATCH_REAL_FULL=1"),
     ),
@@ -98,8 +99,8 @@ CASES = [
 
 @pytest.mark.timeout(900)
 @pytest.mark.skipif(not os.environ.get("BITCOIND"), reason="real node: set BITCOIND")
-@pytest.mark.parametrize(("n_txs", "outputs"), CASES)
-def test_real_node_projection_equals_getblocktemplate(n_txs, outputs):
+@pytest.mark.parametrize(("n_txs", "outputs", "cpfp"), CASES)
+def test_real_node_projection_equals_getblocktemplate(n_txs, outputs, cpfp):
     """One-input multi-output payments at random rates 1-300 sat/vB on a real node, more
     than a block's worth, so the block's edge decides which fit (the issue's case is 3,600
     one-input eight-output payments).
@@ -109,12 +110,15 @@ def test_real_node_projection_equals_getblocktemplate(n_txs, outputs):
     node = BitcoindNode(os.environ["BITCOIND"])
     node.start()
     try:
-        _build_real_mempool(node, n_txs=n_txs, outputs=outputs, budget_seconds=600)
+        _build_real_mempool(node, n_txs, outputs, budget_seconds=600, cpfp=cpfp)
         info = node.rpc("getmempoolinfo")
-        assert info["size"] == n_txs and info["bytes"] > 1_000_000  # more than a block waits
+        assert info["size"] == n_txs + cpfp and info["bytes"] > 1_000_000  # > a block waits
         projected, template = _projected_vs_template(node.rpc)
         assert projected == template
-        assert n_txs * 0.7 < template[0] < n_txs
+        assert n_txs * 0.7 < template[0] < n_txs + cpfp
+        if cpfp:  # packages made it: some low parents are in the template with their child
+            txs = node.rpc("getblocktemplate", {"rules": ["segwit"]})["transactions"]
+            assert sum(1 for t in txs if t["depends"]) > 10
     finally:
         node.stop()
 
@@ -153,11 +157,15 @@ def _foreign_addresses(node, n: int) -> list[str]:
         node.rpc("unloadwallet", "sink")
 
 
-def _build_real_mempool(node, n_txs: int, outputs: int, budget_seconds: float) -> None:
+def _build_real_mempool(
+    node, n_txs: int, outputs: int, budget_seconds: float, cpfp: int = 0
+) -> None:
     """``n_txs`` transactions, each spending one confirmed coin to ``outputs`` outputs.
 
     Hand-made with createrawtransaction + signrawtransactionwithwallet so every transaction
     pays exactly its rate (one confirmed input: no wallet bumping), sent in JSON-RPC batches.
+    With ``cpfp``, that many of them pay 1-3 sat/vB and send 0.01 BTC to the wallet, and a
+    child spends it paying 50k-600k sat: packages whose rates span the block's edge.
     """
     deadline = time.monotonic() + budget_seconds
     node.mine(110)  # 100+ mature coinbases to fund from
@@ -174,15 +182,33 @@ def _build_real_mempool(node, n_txs: int, outputs: int, budget_seconds: float) -
     node.mine(1)
     assert len(coins) == n_txs
     vsize_guess = 11 + 68 + 31 * outputs  # one P2WPKH input, P2WPKH outputs
+    sat = Decimal("0.00000001")
+    parents: list[str] = []
     for i in range(0, n_txs, 100):
         assert time.monotonic() < deadline, f"built {i} of {n_txs} transactions in time"
         raws = []
-        for txid, vout in coins[i : i + 100]:
-            fee = Decimal(rng.randint(1, 300) * vsize_guess) / 100_000_000
-            each = ((coin - fee) / outputs).quantize(Decimal("0.00000001"), rounding="ROUND_DOWN")
-            raws.append(("createrawtransaction", [
-                [{"txid": txid, "vout": vout}], {d: str(each) for d in dests}]))  # fmt: skip
+        for k, (txid, vout) in enumerate(coins[i : i + 100], start=i):
+            parent = k < cpfp
+            rate = rng.randint(1, 3) if parent else rng.randint(1, 300)
+            fee = Decimal(rate * vsize_guess) * sat
+            pay = {addrs[0]: Decimal("0.01")} if parent else {}
+            each = ((coin - fee - sum(pay.values(), Decimal(0))) / outputs).quantize(
+                sat, rounding="ROUND_DOWN"
+            )
+            out = {**{a: str(v) for a, v in pay.items()}, **{d: str(each) for d in dests}}
+            raws.append(("createrawtransaction", [[{"txid": txid, "vout": vout}], out]))
         signed = _batch(node, [("signrawtransactionwithwallet", [h]) for h in _batch(node, raws)])
+        assert all(x["complete"] for x in signed)
+        sent = _batch(node, [("sendrawtransaction", [x["hex"], 0]) for x in signed])
+        parents += sent[: max(0, cpfp - i)]
+    children = []
+    for txid in parents:  # output 0 of each parent is the wallet's 0.01 BTC
+        fee = Decimal(rng.randint(50_000, 600_000)) * sat
+        spend = [{"txid": txid, "vout": 0}]
+        children.append(("createrawtransaction", [spend, {dests[0]: str(Decimal("0.01") - fee)}]))
+    if children:
+        raws = _batch(node, children)
+        signed = _batch(node, [("signrawtransactionwithwallet", [h]) for h in raws])
         assert all(x["complete"] for x in signed)
         _batch(node, [("sendrawtransaction", [x["hex"], 0]) for x in signed])
 
