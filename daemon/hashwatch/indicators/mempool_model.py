@@ -186,7 +186,8 @@ class MempoolModel(Mapping[Hashable, Entry]):
     def _diff(self, listed: set[Any] | frozenset[Any]) -> tuple[list[Any], list[Any]]:
         # C-level set and filter operations, and no copy of the model's 300k keys
         entries, pending = self.entries, self.pending
-        new = listed.difference(entries)
+        diff = listed.difference(entries)
+        new = diff if isinstance(diff, set) else set(diff)  # a frozenset listing: small copy
         if pending:
             new.difference_update(pending)
         in_listing = listed.__contains__
@@ -198,9 +199,12 @@ class MempoolModel(Mapping[Hashable, Entry]):
     def apply_listing(self, txids: Iterable[Any], sequence: int | None = None) -> list[Any]:
         """Make the model's txid set equal the listing; return the txids whose entries to fetch."""
         owned = not isinstance(txids, (set, frozenset))
-        listed = set(txids) if owned else txids
+        listed: set[Any] | frozenset[Any] = (
+            txids if isinstance(txids, (set, frozenset)) else set(txids)
+        )
         if not self.entries and not self.pending:
-            self.pending = listed if owned else set(listed)  # a first load: everything is new
+            # a first load: everything is new (the listing's own set when we built it)
+            self.pending = listed if isinstance(listed, set) and owned else set(listed)
         else:
             new, gone = self._diff(listed)
             self.remove(gone)
