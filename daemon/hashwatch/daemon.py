@@ -22,15 +22,18 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from prometheus_client import CollectorRegistry
 
-from .config import Config, NodeConfig
 from .collect.context import DaemonContext, JobSpec
-from .serve.exposition import Exposition, Part
+from .config import Config, NodeConfig
 from .logs import register_secret
 from .metrics import SnapshotCollector
-from .serve.server import MetricsServer
+from .metrics.selfmetrics import DaemonMetrics
 from .node.auth import NodeAuth, cookie_path_for
 from .node.rpc import NodeClient
-from .metrics.selfmetrics import DaemonMetrics
+from .serve.exposition import Exposition, Part
+from .serve.page import page_source, refresh_seconds
+from .serve.page_data import SERIES, history_samples
+from .serve.server import MetricsServer
+from .snapshot.history import History
 from .snapshot.store import Snapshot, SnapshotStore
 from .state.check import StateDirError, check_state_dir  # noqa: I001
 from .config.loader import ConfigError
@@ -122,6 +125,9 @@ class Daemon:
         self.metrics = DaemonMetrics(self.registry)
         self.clients = build_clients(config, self.metrics)
         self.store = SnapshotStore((n.name for n in config.nodes), clock=clock)
+        # The last 24 h of a few series in memory, for the page's charts (snapshot/history.py).
+        self.history = History(SERIES, history_samples, config.polling.chain_seconds)
+        self.store.add_listener(self.history.on_snapshot)
         self.state_dir = Path(config.state_dir)
         alert_db = config.alerts.db_file or self.state_dir / "alerts.sqlite3"
         try:  # before anything is served: one line, exit 2 (ConfigError in the CLI)
@@ -166,6 +172,8 @@ class Daemon:
                 listen=config.metrics.listen,
                 port=config.metrics.port,
                 health=lambda: self.scheduler.running,
+                page=page_source(self.store, self.history, self.alerts, clock,
+                                 refresh_seconds(config.polling.chain_seconds)),
                 **_web_options(config),
             )
         self._stopped = threading.Event()

@@ -4,50 +4,31 @@ from __future__ import annotations
 
 import queue
 import signal
-import subprocess
-import sys
-import threading
-import time
 from pathlib import Path
 
-from .crash_child import build
-from .helpers import FakeClock, iv, snapshot
+from ..support.alertkit import FakeClock, iv, snapshot, webhook_service
+from ..support.sigkill import run_until_killed
+from ..support.waiting import wait_until
 
-REPO = Path(__file__).resolve().parents[2]
+CHILD = "tests.support.crash_child"
 
 
 def run_child(state_dir: Path, url: str, point: str) -> int:
-    proc = subprocess.run(
-        [sys.executable, "-m", "tests.alerts.crash_child", str(state_dir), url, point],
-        cwd=REPO,
-        capture_output=True,
-        timeout=60,
-    )
-    return proc.returncode
+    return run_until_killed(CHILD, "webhook", str(state_dir), url, point)
 
 
 def deliver_after_restart(state_dir: Path, url: str, server) -> object:
-    svc = build(state_dir, url)
+    svc = webhook_service(state_dir, url)
     try:
         svc.start()
         rec = server.events.get(timeout=15)
-        assert wait_for(lambda: [r.status for r in svc.store.outbox()] == ["delivered"])
+        # the worker records delivery just after the server answered
+        assert wait_until(lambda: [r.status for r in svc.store.outbox()] == ["delivered"], 15)
         assert svc.evaluate(snapshot(FakeClock(), values=[iv("x", 12)])) == 0  # still firing
         statuses = [r.status for r in svc.store.outbox()]
     finally:
         svc.close()
     return rec, statuses
-
-
-def wait_for(predicate, timeout: float = 15.0) -> bool:
-    """Poll with a deadline (the worker records delivery just after the server answered)."""
-    deadline = time.monotonic() + timeout
-    pause = threading.Event()
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        pause.wait(0.02)
-    return predicate()
 
 
 def test_sigkill_after_commit_then_restart_delivers_once(tmp_path, http_server):
@@ -58,7 +39,7 @@ def test_sigkill_after_commit_then_restart_delivers_once(tmp_path, http_server):
     assert rec.json()["alerts"][0]["annotations"]["summary"] == "x is 12"
     assert statuses == ["delivered"]
     assert len(http_server.accepted) == 1
-    svc = build(tmp_path, url)  # a second restart sends nothing more
+    svc = webhook_service(tmp_path, url)  # a second restart sends nothing more
     svc.worker.run_once()
     svc.close()
     assert len(http_server.accepted) == 1

@@ -8,8 +8,8 @@ from hashwatch.alerts.delivery import backoff
 from hashwatch.alerts.service import AlertService
 from hashwatch.config.alerts import DeliveryConfig
 
-from ..foundation.scrape import wait_for
-from .helpers import config, iv, snapshot
+from ..support.alertkit import config, iv, snapshot
+from ..support.waiting import wait_for
 
 RULES = """rules:
   - name: hot

@@ -1,4 +1,4 @@
-"""Issue 7 end to end: a simulated difficulty drop and fee spike, delivered to Slack and email.
+"""Alerts end to end: a simulated difficulty drop and fee spike, delivered to Slack and email.
 
 The daemon runs its real jobs against the simulator over HTTP; the simulated clock drives both
 the chain and the alert engine (``for:`` times, the 24 h fee baseline). Slack is a local HTTP
@@ -17,7 +17,7 @@ from hashwatch.alerts.rules import default_rules_path
 from hashwatch.config import Config
 from hashwatch.daemon import Daemon
 
-from ..foundation.scrape import wait_for
+from ..support.waiting import wait_for
 
 TESTED = {"difficulty_drop", "difficulty_drop_critical", "fee_spike"}
 JOBS = ("chain", "headers", "mempool")  # blocks (fee share, pools) are not needed here
@@ -79,7 +79,7 @@ def test_difficulty_drop_and_fee_spike_deliver_exact_messages_and_resolves(
     retarget = (sim.rpc("getblockcount") // EPOCH + 1) * EPOCH
     daemon = Daemon(
         make_config(sim, tmp_path, http_server.url + "/services/T0/B0/secret", ctl.port,
-                    tls_files[0]),
+                    tls_files.ca_cert),
         clock=sim.clock.now, serve_metrics=False,
     )
     daemon.alerts.start()

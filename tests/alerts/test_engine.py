@@ -9,7 +9,7 @@ from hashwatch.alerts.engine import AlertState, Engine, flatten, step
 from hashwatch.alerts.windows import History
 from hashwatch.alerts.rules import Rule
 
-from .helpers import FakeClock, iv, snapshot
+from ..support.alertkit import FakeClock, iv, snapshot
 
 
 def rule(**kw) -> Rule:
@@ -268,7 +268,7 @@ def test_flatten_global_section_evaluated_without_node_and_broken_section_absent
     import dataclasses
     from types import MappingProxyType
 
-    from .helpers import Section
+    from ..support.alertkit import Section
 
     class Broken:
         def values(self):

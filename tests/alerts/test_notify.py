@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import socket
-import ssl
 from email import message_from_bytes
 from email.policy import default as email_policy
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from hashwatch.alerts.notify import NotifyError, http_error, parse_retry_after, redact_url
 from hashwatch.alerts.notify.email import EmailNotifier
@@ -16,7 +13,8 @@ from hashwatch.alerts.notify.slack import SlackNotifier
 from hashwatch.alerts.notify.webhook import WebhookNotifier
 from hashwatch.config.alerts import EmailChannel, SlackChannel, WebhookChannel
 
-from .conftest import Sink, authenticator, free_port
+from ..support.ports import free_port
+from ..support.smtp import smtp_server
 
 SECRET_PATH = "/services/T000/B000/s3cr3tT0ken"
 PAYLOAD = {
@@ -85,9 +83,7 @@ def test_slack_send_500_retryable_and_url_redacted(http_server):
 
 
 def test_slack_send_connection_refused_is_retryable_connection():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()  # nothing listens on it
     with pytest.raises(NotifyError) as exc:
         slack(f"http://127.0.0.1:{port}").send(PAYLOAD, "k1")
     assert exc.value.reason == "connection" and exc.value.retryable
@@ -166,7 +162,7 @@ def email_cfg(port: int, cert, **kw) -> EmailChannel:
 
 def test_email_send_starttls_auth_plain_and_html_parts(smtp_starttls, tls_files):
     ctl, sink = smtp_starttls
-    EmailNotifier(email_cfg(ctl.port, tls_files[0])).send(PAYLOAD, "fp/1/firing/mail")
+    EmailNotifier(email_cfg(ctl.port, tls_files.ca_cert)).send(PAYLOAD, "fp/1/firing/mail")
     (env,) = sink.messages
     assert env.rcpt_tos == ["ops@example.org"]
     msg = message_from_bytes(env.content, policy=email_policy)
@@ -181,7 +177,7 @@ def test_email_send_starttls_auth_plain_and_html_parts(smtp_starttls, tls_files)
 def test_email_send_wrong_password_is_auth_not_retryable(smtp_starttls, tls_files):
     ctl, _ = smtp_starttls
     with pytest.raises(NotifyError) as exc:
-        EmailNotifier(email_cfg(ctl.port, tls_files[0], password="wrong")).send(PAYLOAD, "k")
+        EmailNotifier(email_cfg(ctl.port, tls_files.ca_cert, password="wrong")).send(PAYLOAD, "k")
     assert exc.value.reason == "auth" and not exc.value.retryable
     assert "wrong" not in str(exc.value)
 
@@ -196,21 +192,9 @@ def test_email_send_untrusted_certificate_is_bad_config(smtp_starttls):
 
 @pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
 def test_email_send_implicit_ssl(tls_files):
-    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ctx.load_cert_chain(*map(str, tls_files))
-    sink = Sink()
-    ctl = Controller(
-        sink,
-        hostname="127.0.0.1",
-        port=free_port(),
-        ssl_context=ctx,
-        authenticator=authenticator,
-        auth_required=True,
-        auth_require_tls=False,
-    )  # aiosmtpd does not count implicit TLS; it is TLS
-    ctl.start()
+    ctl, sink = smtp_server("ssl", tls=tls_files)  # implicit TLS, AUTH inside it
     try:
-        EmailNotifier(email_cfg(ctl.port, tls_files[0], security="ssl")).send(PAYLOAD, "k")
+        EmailNotifier(email_cfg(ctl.port, tls_files.ca_cert, security="ssl")).send(PAYLOAD, "k")
     finally:
         ctl.stop()
     assert len(sink.messages) == 1
@@ -218,5 +202,5 @@ def test_email_send_implicit_ssl(tls_files):
 
 def test_email_send_server_down_is_retryable_connection(tls_files):
     with pytest.raises(NotifyError) as exc:
-        EmailNotifier(email_cfg(free_port(), tls_files[0])).send(PAYLOAD, "k")
+        EmailNotifier(email_cfg(free_port(), tls_files.ca_cert)).send(PAYLOAD, "k")
     assert exc.value.reason == "connection" and exc.value.retryable

@@ -14,7 +14,7 @@ from hashwatch.alerts import commands as alerts_cli
 from hashwatch.alerts.metrics_collector import AlertsCollector
 from hashwatch.alerts.service import AlertService
 
-from .helpers import FakeClock, config, iv, snapshot
+from ..support.alertkit import FakeClock, config, iv, snapshot
 
 
 def channels(http_url: str, smtp_port: int, cert) -> list[dict]:
@@ -55,7 +55,7 @@ def test_evaluate_difficulty_drop_and_fee_spike_messages_with_numbers_and_resolv
     ctl, sink = smtp_starttls
     cfg = config(
         tmp_path,
-        channels=channels(http_server.url, ctl.port, tls_files[0]),
+        channels=channels(http_server.url, ctl.port, tls_files.ca_cert),
         grafana_url="http://grafana.local/d/hw",
     )
     svc = AlertService(cfg, tmp_path / "state", clock, rng=lambda: 0.0)

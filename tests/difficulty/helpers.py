@@ -5,22 +5,19 @@ from __future__ import annotations
 import csv
 import hashlib
 import random
-from pathlib import Path
-
-import pytest
 
 from hashwatch.state.headers import StoredHeader
 from hashwatch.indicators.retarget import EPOCH_BLOCKS, Header, next_bits
 
-MAINNET_CSV = Path("/work/shared/mainnet/headers_923327_927360.csv")
+from ..support.shared import mainnet_file
+
+MAINNET_CSV = "headers_923327_927360.csv"  # in ../shared/mainnet beside the repository
 SEED_BITS = 0x1701E2A0  # the epoch from 925,344: 149.30 T
 
 
 def mainnet_headers() -> list[Header]:
     """Real (height, time, bits) 923,327..927,360; skips the test when the file is absent."""
-    if not MAINNET_CSV.exists():
-        pytest.skip(f"{MAINNET_CSV} not present")
-    with MAINNET_CSV.open() as f:
+    with mainnet_file(MAINNET_CSV).open() as f:
         rows = list(csv.DictReader(f))
     return [(int(r["height"]), int(r["time_unix"]), int(r["bits_hex_derived"], 16)) for r in rows]
 

@@ -1,1 +1,1 @@
-"""Tests of issue 6: miner economics, BTC price source, pool concentration."""
+"""Miner economics (hashprice, hashcost, break-even), the BTC price source, pool concentration."""

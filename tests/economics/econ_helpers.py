@@ -8,6 +8,9 @@ from hashwatch.snapshot.blocks import BlockRecord, RecentBlocks
 from hashwatch.config import Config
 from hashwatch.snapshot.store import NodeStatus, SnapshotStore
 
+from ..support import clock
+
+CLOCK_T0 = 1_764_300_000.0  # the best block time of status() below
 SEED_DIFFICULTY = 149_301_205_959_699.9  # bits 1701e2a0, height 925344 (the seed's 149.30 T)
 
 
@@ -53,14 +56,8 @@ def store_with_node(height: int = 925_400, blocks: list[BlockRecord] | None = No
     return store
 
 
-class FakeClock:
-    """A clock the test moves by hand (no sleeps)."""
+class FakeClock(clock.FakeClock):
+    """The hand-moved test clock, starting at the best block time of :func:`status`."""
 
-    def __init__(self, t: float = 1_764_300_000.0):
-        self.t = t
-
-    def __call__(self) -> float:
-        return self.t
-
-    def advance(self, seconds: float) -> None:
-        self.t += seconds
+    def __init__(self, t: float = CLOCK_T0):
+        super().__init__(t)

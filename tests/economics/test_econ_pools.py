@@ -21,8 +21,10 @@ from hashwatch.indicators.pools import (
     parse_pool_definitions,
 )
 
-POOLS_V2 = Path(__file__).resolve().parents[3] / "shared" / "mainnet" / "pools-v2.json"
-needs_pools_v2 = pytest.mark.skipif(not POOLS_V2.exists(), reason="../shared/mainnet absent")
+from ..support.shared import needs_mainnet_file, shared_dir
+
+POOLS_V2 = shared_dir() / "mainnet" / "pools-v2.json"
+needs_pools_v2 = needs_mainnet_file("pools-v2.json")
 
 
 def _ident() -> PoolIdentifier:

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import logging
-import socket
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from prometheus_client import CollectorRegistry
@@ -18,6 +15,8 @@ from hashwatch.metrics import SnapshotCollector
 from hashwatch.metrics import economics as econ_metrics
 from hashwatch.snapshot.store import SnapshotStore
 
+from ..support.httpsink import HANG, RecordingServer, Step
+from ..support.ports import free_port
 from .econ_helpers import FakeClock, status
 
 
@@ -54,53 +53,31 @@ def test_parse_price_garbage_raises_reason(body: bytes, field: str, reason: str)
     assert info.value.reason == reason
 
 
-class PriceServer:
-    """A real HTTP server on 127.0.0.1 whose behaviour the test switches between requests."""
+class PriceServer(RecordingServer):
+    """A real HTTP server on 127.0.0.1 whose behaviour the test switches between requests:
+    ``mode`` (ok, slow, status, not_http, garbage), the ``usd`` it quotes, or a whole ``body``."""
+
+    MODES: dict[str, Step] = {
+        "slow": HANG,  # hold the answer until the test is done
+        "status": (503, {}, b"busy"),
+        "not_http": b"garbage\r\n\r\n",  # not HTTP at all
+        "garbage": (200, {"Content-Type": "application/json"}, b"<html>oops"),
+    }
 
     def __init__(self) -> None:
+        super().__init__(responder=self._answer, path="/simple/price?key=SECRET123")
         self.mode = "ok"
         self.usd: object = 80500
-        self.release = threading.Event()
-        self.requests: list[dict[str, str]] = []
-        outer = self
+        self.body: bytes | None = None  # a whole answer, when a test needs more than usd
+        self.start()
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802
-                outer.requests.append(dict(self.headers))
-                if outer.mode == "slow":
-                    outer.release.wait(30)  # hold the answer until the test is done
-                    return
-                if outer.mode == "status":
-                    self.send_response(503)
-                    self.end_headers()
-                    self.wfile.write(b"busy")
-                    return
-                if outer.mode == "not_http":
-                    self.wfile.write(b"garbage\r\n\r\n")
-                    return
-                body = b"<html>oops" if outer.mode == "garbage" else (
-                    b'{"bitcoin": {"usd": %s}}' % str(outer.usd).encode())
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+    def _answer(self, payload: object, headers: dict[str, str]) -> Step:
+        if self.mode in self.MODES:
+            return self.MODES[self.mode]
+        body = self.body or b'{"bitcoin": {"usd": %s}}' % str(self.usd).encode()
+        return 200, {"Content-Type": "application/json"}, body
 
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/simple/price?key=SECRET123"
-        self.thread = threading.Thread(
-            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
-        self.thread.start()
-
-    def close(self) -> None:
-        self.release.set()
-        self.httpd.shutdown()
-        self.httpd.server_close()
+    close = RecordingServer.stop
 
 
 @pytest.fixture
@@ -111,10 +88,7 @@ def server() -> Iterator[PriceServer]:
 
 
 def _closed_port_url() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}/price"
+    return f"http://127.0.0.1:{free_port()}/price"
 
 
 def _config(url: str, **kw: object) -> PriceConfig:
@@ -130,7 +104,7 @@ def _store() -> SnapshotStore:
 def test_fetch_body_ok_sends_user_agent(server: PriceServer) -> None:
     body = fetch_body(server.url, 2.0, "hashwatch-test/1")
     assert parse_price(body, "bitcoin.usd") == 80500
-    assert server.requests[-1]["User-Agent"] == "hashwatch-test/1"
+    assert server.received[-1].headers["user-agent"] == "hashwatch-test/1"
 
 
 @pytest.mark.parametrize(("mode", "reason"), [("slow", "timeout"), ("status", "http_status"),
@@ -220,7 +194,7 @@ def test_price_job_reason_changes_and_recovery_each_logged_once(
         server.mode = mode
         job.run()
     events = [" ".join(r.getMessage().split()[:2]) for r in caplog.records]
-    port = server.httpd.server_address[1]
+    port = server.server.server_address[1]
     assert events == [
         "event=price_fetch_failed reason=bad_json",
         "event=price_fetch_failed reason=http_status",

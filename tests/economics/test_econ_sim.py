@@ -26,16 +26,12 @@ from hashwatch.metrics import SnapshotCollector
 from hashwatch.metrics import pools as pools_metrics
 from hashwatch.node.auth import NodeAuth
 from hashwatch.node.rpc import NodeClient
+from hashwatch.sim.node import SimNode
 from hashwatch.snapshot.store import SnapshotStore
 
+from ..support.shared import mainnet_file
 from .econ_helpers import FakeClock, config, status
 
-try:
-    from hashwatch.sim.node import SimNode
-except Exception as exc:  # noqa: BLE001 - the simulator is being written in parallel
-    pytest.skip(f"simulator not importable yet: {exc}", allow_module_level=True)
-
-POOLS_V2 = Path(__file__).resolve().parents[3] / "shared" / "mainnet" / "pools-v2.json"
 MINED = 144  # new blocks on top of the simulated history; windows 48 and 144 over them
 WINDOWS = (48, 144)
 FEE_WINDOW = 24  # the simulator builds each history block's transactions on demand: keep it short
@@ -125,9 +121,7 @@ def test_pools_job_sim_blocks_shares_match_simulator(
 ) -> None:
     pools: dict[str, object] = {"windows": list(WINDOWS)}
     if definitions == "pools-v2":
-        if not POOLS_V2.exists():
-            pytest.skip("../shared/mainnet absent")
-        pools["definitions_file"] = str(POOLS_V2)
+        pools["definitions_file"] = str(mainnet_file("pools-v2.json"))
     store = _run(mined, pools=pools)
     tip = mined[2]
     section = store.current().nodes["n1"].section("pools")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -19,6 +18,8 @@ from hashwatch.node.rpc import NodeClient
 from hashwatch.sim.mempool import FeeRateDist
 from hashwatch.sim.scenario import load_scenario
 from hashwatch.snapshot.store import SnapshotStore
+
+from ..support.waiting import wait_until
 
 
 def _client(url: str, cookie: Path) -> NodeClient:
@@ -132,14 +133,13 @@ def test_mempool_sync_sim_zmq_follows_adds_blocks_and_replacements(sim_factory, 
         sim.mempool.remove(txids[1])
         sim.mine(1)
         want = _fresh(sim)
-        deadline = time.monotonic() + 10
-        job_model = None
-        while time.monotonic() < deadline:
+
+        def caught_up() -> bool:
             spec.run()
-            job_model = _section(ctx)
-            if job_model.mempool_tx_count == len(want) and "chain" in triggered:
-                break
-            time.sleep(0.05)
+            return _section(ctx).mempool_tx_count == len(want) and "chain" in triggered
+
+        wait_until(caught_up, 10, poll=0.05)
+        job_model = _section(ctx)
         assert job_model is not None and job_model.sync_mode == "zmq"
         assert job_model.mempool_tx_count == len(want)
         assert sim.stats.calls_by_method["getrawmempool"] == listings  # events, no listing

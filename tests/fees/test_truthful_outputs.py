@@ -16,7 +16,8 @@ from hashwatch.snapshot.blocks import BlockRecord
 from hashwatch.snapshot.store import SnapshotStore
 from hashwatch.status import fees as fees_status
 
-from ..alerts.helpers import FakeClock, config
+from ..support.alertkit import config
+from ..support.clock import FakeClock
 
 
 def _empty_block(height: int) -> BlockRecord:

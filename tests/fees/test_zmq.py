@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import struct
 import threading
-import time
 from pathlib import Path
 
 import pytest
 import zmq
 
 from hashwatch.node.zmq import CounterTracker, ZmqListener, parse_sequence
+
+from ..support.waiting import wait_until
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "core"
 
@@ -23,15 +24,6 @@ def _messages() -> list[tuple[str, list[bytes]]]:
         for m in fx["messages"]
         if m["topic"] in ("sequence", "hashblock")
     ]
-
-
-def _wait(cond, timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return True
-        time.sleep(0.01)
-    return cond()
 
 
 def test_parse_sequence_core_frames_decode_labels_and_mempool_sequence():
@@ -87,7 +79,7 @@ def _listener(endpoint: str, got: _Collect) -> ZmqListener:
 def _connect(sock, listener: ZmqListener, got: _Collect) -> None:
     """PUB drops messages until the SUB has joined: probe until one arrives, then start clean."""
     probe = [b"hashblock", b"\x00" * 32, struct.pack("<I", 0)]
-    assert _wait(lambda: (sock.send_multipart(probe), bool(got.blocks))[1])
+    assert wait_until(lambda: (sock.send_multipart(probe), bool(got.blocks))[1])
     listener.counters.reset()
     got.blocks.clear()
 
@@ -102,7 +94,7 @@ def test_listener_core_frames_reach_callbacks_in_order(pub):
         msgs = [m for m in _messages()[:14]]  # the 14 A events, counters 0x66..0x73
         for topic, frames in msgs:
             sock.send_multipart([topic.encode(), *frames])
-        assert _wait(lambda: len(got.sequence) == 14)
+        assert wait_until(lambda: len(got.sequence) == 14)
         assert [e.mempool_sequence for e in got.sequence] == list(range(1, 15))
         assert [g for g in got.gaps if g[0] == "sequence"] == []
     finally:
@@ -122,7 +114,7 @@ def test_listener_counter_gap_reported_and_bad_message_survived(pub):
         sock.send_multipart([b"sequence", b"short"])  # malformed: two frames
         sock.send_multipart([b"sequence", body, struct.pack("<I", 13)])  # 11, 12 lost
         sock.send_multipart([b"hashblock", bytes.fromhex("bb" * 32), struct.pack("<I", 1)])
-        assert _wait(lambda: len(got.sequence) == 2 and "bb" * 32 in got.blocks)
+        assert wait_until(lambda: len(got.sequence) == 2 and "bb" * 32 in got.blocks)
         assert [g for g in got.gaps if g[0] == "sequence"] == [("sequence", 11, 13)]
         assert listener.bad_messages == 1 and listener.running
     finally:
@@ -146,7 +138,7 @@ def test_listener_callback_error_does_not_stop_thread(pub):
         body = bytes.fromhex("cc" * 32) + b"R" + struct.pack("<Q", 3)
         for i in range(2):
             sock.send_multipart([b"sequence", body, struct.pack("<I", i)])
-        assert _wait(lambda: len(seen) == 2)
+        assert wait_until(lambda: len(seen) == 2)
         assert listener.running
     finally:
         listener.stop()

@@ -1,4 +1,9 @@
-"""Local fallbacks so these tests run before/without the shared simulator fixtures."""
+"""Fixtures for the foundation tests.
+
+``sim_node_now``: a mainnet-like simulator (height 925,000, seed 1) whose tip time is the wall
+clock at start, in the test's own datadir; unlike the suite-wide ``sim_node`` (fixed seed tip
+time, tests/conftest.py), block-age checks see a fresh tip.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,7 @@ import pytest
 
 
 @pytest.fixture
-def sim_node(tmp_path):
+def sim_node_now(tmp_path):
     from hashwatch.sim import SimNode
 
     sim = SimNode(datadir=tmp_path / "simdata")

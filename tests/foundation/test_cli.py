@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 
 from hashwatch import __version__
 
-from .scrape import scrape_text, wait_for
+from ..support.ports import free_port
+from ..support.scrape import scrape_text
+from ..support.waiting import wait_for
 
 
 def hashwatch(*args: str, **kw) -> subprocess.CompletedProcess:
@@ -21,12 +22,6 @@ def hashwatch(*args: str, **kw) -> subprocess.CompletedProcess:
         timeout=120,
         **kw,
     )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_version_prints_version():
@@ -106,7 +101,7 @@ def test_run_simulate_serves_metrics_and_stops_on_sigterm(tmp_path):
         ):
             assert f"# HELP {name} " in text
         proc.send_signal(signal.SIGTERM)
-        # The requirement: SIGTERM stops cleanly within 5 s.
+        # SIGTERM stops cleanly within 5 s.
         assert proc.wait(timeout=5) == 0
     finally:
         if proc.poll() is None:

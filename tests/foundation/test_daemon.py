@@ -7,7 +7,8 @@ import pytest
 from hashwatch.config import Config
 from hashwatch.daemon import Daemon
 
-from .scrape import scrape, scrape_text, value, wait_for
+from ..support.scrape import scrape, scrape_text, value
+from ..support.waiting import wait_for
 
 
 def config_for(sim, tmp_path, **polling) -> Config:
@@ -54,15 +55,15 @@ def node_up(port: int) -> float | None:
     return value(scrape(port), "hashwatch_node_up", node="sim")
 
 
-def test_daemon_serves_base_metrics_with_help(sim_node, daemon_on):
-    daemon = daemon_on(sim_node)
+def test_daemon_serves_base_metrics_with_help(sim_node_now, daemon_on):
+    daemon = daemon_on(sim_node_now)
     port = daemon.server.port
     wait_for(lambda: node_up(port) == 1, what="node up")
     samples = scrape(port)
-    height = sim_node.rpc("getblockcount")
+    height = sim_node_now.rpc("getblockcount")
     assert value(samples, "hashwatch_node_blocks", node="sim") == height
     assert value(samples, "hashwatch_node_difficulty", node="sim") == pytest.approx(
-        float(sim_node.rpc("getdifficulty"))
+        float(sim_node_now.rpc("getdifficulty"))
     )
     text = scrape_text(port)
     for name in (
@@ -75,52 +76,52 @@ def test_daemon_serves_base_metrics_with_help(sim_node, daemon_on):
         assert f"# HELP {name} " in text
 
 
-def test_daemon_follows_new_blocks(sim_node, daemon_on):
-    daemon = daemon_on(sim_node)
+def test_daemon_follows_new_blocks(sim_node_now, daemon_on):
+    daemon = daemon_on(sim_node_now)
     port = daemon.server.port
     wait_for(lambda: node_up(port) == 1, what="node up")
-    start = sim_node.rpc("getblockcount")
-    sim_node.mine(3)
+    start = sim_node_now.rpc("getblockcount")
+    sim_node_now.mine(3)
     wait_for(
         lambda: value(scrape(port), "hashwatch_node_blocks", node="sim") == start + 3,
         what="three new blocks in metrics",
     )
-    tip = sim_node.rpc("getblockheader", sim_node.rpc("getbestblockhash"))
+    tip = sim_node_now.rpc("getblockheader", sim_node_now.rpc("getbestblockhash"))
     assert value(scrape(port), "hashwatch_node_best_block_time_seconds", node="sim") == tip["time"]
 
 
-def test_node_stopped_up_goes_zero_and_restart_with_new_cookie_recovers(sim_node, daemon_on):
-    daemon = daemon_on(sim_node)
+def test_node_stopped_up_goes_zero_and_restart_with_new_cookie_recovers(sim_node_now, daemon_on):
+    daemon = daemon_on(sim_node_now)
     port = daemon.server.port
     wait_for(lambda: node_up(port) == 1, what="node up")
-    old_cookie = sim_node.cookie_path.read_text()
-    sim_node.stop()
+    old_cookie = sim_node_now.cookie_path.read_text()
+    sim_node_now.stop()
     wait_for(lambda: node_up(port) == 0, what="node down visible")
     samples = scrape(port)  # the daemon keeps serving while the node is gone
     assert value(samples, "hashwatch_node_blocks", node="sim") is None
     assert (value(samples, "hashwatch_rpc_errors_total", node="sim", kind="unavailable") or 0) > 0
-    sim_node.restart(new_cookie=True)
-    assert sim_node.cookie_path.read_text() != old_cookie
+    sim_node_now.restart(new_cookie=True)
+    assert sim_node_now.cookie_path.read_text() != old_cookie
     wait_for(lambda: node_up(port) == 1, what="node up again with the new cookie")
 
 
-def test_hung_node_times_out_and_scrape_still_answers(sim_node, daemon_on):
-    daemon = daemon_on(sim_node)
+def test_hung_node_times_out_and_scrape_still_answers(sim_node_now, daemon_on):
+    daemon = daemon_on(sim_node_now)
     port = daemon.server.port
     wait_for(lambda: node_up(port) == 1, what="node up")
-    sim_node.set_hang(True)
+    sim_node_now.set_hang(True)
     try:
         wait_for(lambda: node_up(port) == 0, what="hung node marked down")
         samples = scrape(port)
         assert value(samples, "hashwatch_node_last_error_info", node="sim", kind="timeout") == 1
     finally:
-        sim_node.set_hang(False)
+        sim_node_now.set_hang(False)
     wait_for(lambda: node_up(port) == 1, what="recovery after the hang")
 
 
-def test_warming_up_node_reports_warmup_then_recovers(sim_node, daemon_on):
-    sim_node.set_warmup(3600)
-    daemon = daemon_on(sim_node)
+def test_warming_up_node_reports_warmup_then_recovers(sim_node_now, daemon_on):
+    sim_node_now.set_warmup(3600)
+    daemon = daemon_on(sim_node_now)
     port = daemon.server.port
     wait_for(
         lambda: value(scrape(port), "hashwatch_node_last_error_info", node="sim", kind="warmup"),
@@ -128,7 +129,7 @@ def test_warming_up_node_reports_warmup_then_recovers(sim_node, daemon_on):
     )
     # -28 arrives inside an answered batch; it still counts as an RPC error of its kind
     assert (value(scrape(port), "hashwatch_rpc_errors_total", node="sim", kind="warmup") or 0) > 0
-    sim_node.set_warmup(False)
+    sim_node_now.set_warmup(False)
     wait_for(lambda: node_up(port) == 1, what="node up after warm-up")
 
 

@@ -19,7 +19,9 @@ from hashwatch.node.errors import (
 )
 from hashwatch.node.rpc import NodeClient
 
-from .httpstub import StubServer, basic_user, fixture, fixture_answer, json_answer
+from ..support.httpsink import json_answer
+from ..support.ports import free_port
+from .httpstub import basic_user, fixture, fixture_answer, node_stub
 
 PASSWORD = "correct horse:battery@staple%"
 
@@ -44,7 +46,7 @@ def recorded_batch(name: str):
 
 
 def test_batch_mixed_fixture_returns_values_and_errors_in_order():
-    with StubServer(recorded_batch("batch_mixed")) as stub:
+    with node_stub(recorded_batch("batch_mixed")) as stub:
         calls = [(r["method"], r["params"]) for r in fixture("batch_mixed")["request"]]
         values = client_for(stub.url).batch(calls, raise_errors=False)
     assert values[0] == 103
@@ -58,7 +60,7 @@ def test_batch_jsonrpc2_elements_without_error_key_are_read():
     # Core's 2.0 elements carry result *or* error, never both.
     fx = fixture("batch_jsonrpc2")
     calls = [(r["method"], r["params"]) for r in fx["request"]]
-    with StubServer(recorded_batch("batch_jsonrpc2")) as stub:
+    with node_stub(recorded_batch("batch_jsonrpc2")) as stub:
         values = client_for(stub.url).batch(calls, raise_errors=False)
     assert len(values) == len(calls)
     expected = [e.get("result") for e in fx["response"]]
@@ -70,7 +72,7 @@ def test_batch_jsonrpc2_elements_without_error_key_are_read():
 
 
 def test_batch_raise_errors_raises_first_error_with_code():
-    with StubServer(recorded_batch("batch_mixed")) as stub:
+    with node_stub(recorded_batch("batch_mixed")) as stub:
         calls = [(r["method"], r["params"]) for r in fixture("batch_mixed")["request"]]
         with pytest.raises(RPCError) as info:
             client_for(stub.url).batch(calls)
@@ -79,7 +81,7 @@ def test_batch_raise_errors_raises_first_error_with_code():
 
 
 def test_call_sends_credentials_with_special_characters_intact():
-    with StubServer(
+    with node_stub(
         lambda body, h: json_answer(200, {"result": 5, "error": None, "id": body["id"]})
     ) as stub:
         assert client_for(stub.url).call("getblockcount") == 5
@@ -87,13 +89,13 @@ def test_call_sends_credentials_with_special_characters_intact():
 
 
 def test_call_floats_arrive_as_decimal():
-    with StubServer(lambda body, h: fixture_answer("getmempoolinfo")) as stub:
+    with node_stub(lambda body, h: fixture_answer("getmempoolinfo")) as stub:
         info = client_for(stub.url).call("getmempoolinfo")
     assert isinstance(info["total_fee"], Decimal)
 
 
 def test_call_bad_auth_401_raises_auth_error_without_password():
-    with StubServer(lambda body, h: fixture_answer("error_bad_auth")) as stub:
+    with node_stub(lambda body, h: fixture_answer("error_bad_auth")) as stub:
         with pytest.raises(NodeAuthError) as info:
             client_for(stub.url).call("getblockcount")
     assert "401" in str(info.value)
@@ -102,7 +104,7 @@ def test_call_bad_auth_401_raises_auth_error_without_password():
 
 
 def test_call_warmup_minus_28_raises_warming_up_with_message():
-    with StubServer(lambda body, h: fixture_answer("error_warmup_-28")) as stub:
+    with node_stub(lambda body, h: fixture_answer("error_warmup_-28")) as stub:
         with pytest.raises(NodeWarmingUp) as info:
             client_for(stub.url).call("getblockcount")
     assert info.value.code == -28
@@ -110,17 +112,14 @@ def test_call_warmup_minus_28_raises_warming_up_with_message():
 
 
 def test_call_unknown_method_404_raises_rpc_error_with_core_code():
-    with StubServer(lambda body, h: fixture_answer("error_method_not_found_v1")) as stub:
+    with node_stub(lambda body, h: fixture_answer("error_method_not_found_v1")) as stub:
         with pytest.raises(RPCError) as info:
             client_for(stub.url).call("nosuchmethod")
     assert info.value.code == -32601
 
 
 def test_call_connection_refused_raises_unavailable():
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()
+    port = free_port()  # nothing listens on it
     with pytest.raises(NodeUnavailable) as info:
         client_for(f"http://127.0.0.1:{port}/").call("getblockcount")
     assert "refused" in str(info.value)
@@ -149,7 +148,7 @@ def test_call_hung_node_raises_timeout_after_per_call_limit():
     ids=["truncated", "garbage", "html-500"],
 )
 def test_call_malformed_answer_raises_protocol_error(answer):
-    with StubServer(lambda body, h: answer) as stub:
+    with node_stub(lambda body, h: answer) as stub:
         with pytest.raises(NodeProtocolError):
             client_for(stub.url).call("getblockcount")
 
@@ -161,7 +160,7 @@ def test_call_after_protocol_error_recovers_on_next_call():
             (200, {"Content-Type": "application/json"}, b'{"result": 7, "error": null, "id": 1}'),
         ]
     )
-    with StubServer(lambda body, h: next(answers)) as stub:
+    with node_stub(lambda body, h: next(answers)) as stub:
         client = client_for(stub.url)
         with pytest.raises(NodeProtocolError):
             client.call("getblockcount")
@@ -180,7 +179,7 @@ def test_cookie_rewritten_after_restart_is_reread_on_401(tmp_path):
             return 401, {"WWW-Authenticate": 'Basic realm="jsonrpc"'}, b""
         return json_answer(200, {"result": 42, "error": None, "id": body["id"]})
 
-    with StubServer(answer) as stub:
+    with node_stub(answer) as stub:
         client = NodeClient("n1", stub.url, NodeAuth(cookie_file=cookie))
         assert client.call("getblockcount") == 42
         # the node restarts and writes a new cookie
@@ -200,7 +199,7 @@ def test_cookie_missing_raises_unavailable_naming_file(tmp_path):
 
 def test_observer_sees_method_duration_error_kind_and_bytes():
     seen = []
-    with StubServer(lambda body, h: fixture_answer("error_method_not_found_v1")) as stub:
+    with node_stub(lambda body, h: fixture_answer("error_method_not_found_v1")) as stub:
         client = client_for(stub.url, observer=lambda *a: seen.append(a))
         with pytest.raises(RPCError):
             client.call("nosuchmethod")
@@ -215,7 +214,7 @@ def test_client_shared_by_threads_answers_each_correctly():
         return json_answer(200, {"result": body["params"][0] * 2, "error": None, "id": body["id"]})
 
     errors: list[BaseException] = []
-    with StubServer(answer) as stub:
+    with node_stub(answer) as stub:
         client = client_for(stub.url)
 
         def worker(base: int) -> None:

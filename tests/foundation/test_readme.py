@@ -4,18 +4,12 @@ from __future__ import annotations
 
 import base64
 import json
-import socket
 import subprocess
 import sys
 import urllib.request
 
-from .scrape import wait_for
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from ..support.ports import free_port
+from ..support.waiting import wait_for
 
 
 def test_simulate_command_serves_seed_scenario_to_a_plain_http_client(tmp_path):

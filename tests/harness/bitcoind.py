@@ -10,7 +10,6 @@ import base64
 import http.client
 import json
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -18,14 +17,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from ..support.ports import free_port
+
 READY_TIMEOUT = 60.0
 STOP_TIMEOUT = 30.0
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class BitcoindError(RuntimeError):

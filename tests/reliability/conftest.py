@@ -1,6 +1,6 @@
 """Fixtures for the reliability suite: captured daemon logs and a secrets check on every output.
 
-Why autouse: the issue asks that passwords, cookies, webhook URLs and SMTP passwords never reach
+Why autouse: passwords, cookies, webhook URLs and SMTP passwords must never reach
 logs, metrics, ``status`` output or error messages. Each fault test registers the secrets it
 used and every text it saw (scrapes, status output, exception messages); at teardown the
 captured log stream and all of those texts are grepped for every secret.

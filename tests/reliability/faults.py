@@ -1,4 +1,4 @@
-"""Helpers for the fault suite: a daemon on the simulator, real /metrics scrapes, deadlines.
+"""Helpers for the fault suite: a daemon on the simulator read through real /metrics scrapes.
 
 Why here: every fault case follows the same script (healthy -> fault visible -> fault cleared
 -> recovered), read through the same real HTTP scrape an operator's Prometheus would do.
@@ -12,20 +12,13 @@ from typing import Any
 from hashwatch.config import Config
 from hashwatch.daemon import Daemon
 
-from ..foundation.scrape import Samples, parse, scrape_text, value, wait_for
+from ..support.scrape import Samples, scrape, value
+from ..support.waiting import wait_for
 
 __all__ = ["Samples", "value", "wait_for"]
 
 RPC_USER = "hashwatch"
 RPC_PASSWORD = "rpc-Pa55word-f0r-faults"
-
-
-def scrape(port: int, outputs: Any = None) -> Samples:
-    """One real scrape; the text is kept in ``outputs`` for the secrets check."""
-    text = scrape_text(port)
-    if outputs is not None:
-        outputs.add("metrics", text)
-    return parse(text)
 
 
 def node_config(sim: Any, *, cookie: bool = False, password: str = RPC_PASSWORD,
@@ -76,41 +69,3 @@ class Running:
 
     def wait_blocks(self, height: int, what: str = "new height in metrics") -> None:
         wait_for(lambda: self.get("hashwatch_node_blocks", node="sim") == height, what=what)
-
-
-class JSONServer:
-    """A loopback HTTP server answering GETs with ``body`` (JSON) or ``status`` when failing."""
-
-    def __init__(self, body: Any):
-        import json
-        import threading
-        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-        self.body = body
-        self.status = 200
-        owner = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802
-                data = json.dumps(owner.body).encode() if owner.status == 200 else b"oops"
-                self.send_response(owner.status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
-                         daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/price?api_key=k3y-s3cret-99"
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()

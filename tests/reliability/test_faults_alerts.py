@@ -7,39 +7,35 @@ firing and one resolve: nothing lost, nothing sent twice.
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from .alertkit import (
+from ..support.alertkit import (
     SLACK_TOKEN_PATH,
     SMTP_PASSWORD,
-    SlackStandIn,
     alerts_config,
     make_service,
-    snapshot,
+    probe_snapshot,
+    slack_stand_in,
 )
+from ..support.httpsink import RecordingServer
+from ..support.ports import free_port
+from ..support.sigkill import sigkill, spawn
+from ..support.smtp import smtp_server as _smtp_server
 from .faults import wait_for
 
-REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
 
 
 @pytest.fixture
 def slack(outputs):
-    servers: list[SlackStandIn] = []
+    servers: list[RecordingServer] = []
 
-    def make(script=None) -> SlackStandIn:
-        s = SlackStandIn(script)
+    def make(script=None) -> RecordingServer:
+        s = slack_stand_in(script)
         servers.append(s)
         outputs.secret(s.url, SLACK_TOKEN_PATH)
         return s
@@ -88,11 +84,11 @@ def slack_channel(url: str, **kw) -> list[dict]:
 
 
 def fire_and_resolve(service) -> None:
-    assert service.evaluate(snapshot(5.0)) == 1
-    assert service.evaluate(snapshot(0.0)) == 1
+    assert service.evaluate(probe_snapshot(5.0)) == 1
+    assert service.evaluate(probe_snapshot(0.0)) == 1
 
 
-def assert_exactly_once(server: SlackStandIn) -> None:
+def assert_exactly_once(server: RecordingServer) -> None:
     wait_for(lambda: len(server.accepted) >= 2, what="firing and resolve delivered")
     texts = server.texts()
     assert len(texts) == 2, texts
@@ -127,31 +123,8 @@ def test_fault_slack_failure_retried_then_delivered_exactly_once(slack, services
 # -- SMTP --------------------------------------------------------------------------------------
 
 
-class Sink:
-    def __init__(self):
-        self.messages = []
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802
-        self.messages.append(envelope.content.decode(errors="replace"))
-        return "250 OK"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def smtp_server(port: int, password: str = SMTP_PASSWORD) -> tuple[Controller, Sink]:
-    def auth(server, session, envelope, mechanism, data):
-        return AuthResult(success=data.login == b"alerts" and data.password == password.encode(),
-                          handled=False)
-
-    sink = Sink()
-    ctl = Controller(sink, hostname="127.0.0.1", port=port, authenticator=auth,
-                     auth_required=True, auth_require_tls=False)
-    ctl.start()
-    return ctl, sink
+def smtp_server(port: int, password: str = SMTP_PASSWORD):
+    return _smtp_server(port=port, user="alerts", password=password)
 
 
 def email_channel(port: int) -> list[dict]:
@@ -180,7 +153,7 @@ def test_fault_smtp_refused_retried_then_delivered_exactly_once(services, tmp_pa
     finally:
         ctl.stop()
     assert len(sink.messages) == 2
-    assert "[RESOLVED]" in sink.messages[1].upper() or "resolved" in sink.messages[1].lower()
+    assert "[RESOLVED]" in sink.texts()[1].upper() or "resolved" in sink.texts()[1].lower()
 
 
 def test_fault_smtp_auth_failure_visible_then_held_alert_delivered_after_fix(
@@ -196,13 +169,13 @@ def test_fault_smtp_auth_failure_visible_then_held_alert_delivered_after_fix(
         cfg = alerts_config(tmp_path, email_channel(port))
         svc = services(cfg)
         svc.start()
-        assert svc.evaluate(snapshot(5.0)) == 1
+        assert svc.evaluate(probe_snapshot(5.0)) == 1
         wait_for(lambda: metric(svc, outputs, "hashwatch_alerts_notifications_failed_total",
                                 channel="ops", reason="auth") == 1, what="auth failure visible")
         wait_for(lambda: outputs.log_lines("notification_held"), what="held message logged")
         assert "reason=auth" in outputs.log_lines("notification_held")[0]
         assert sink.messages == []
-        assert svc.evaluate(snapshot(0.0)) == 1  # it resolves while the password is wrong
+        assert svc.evaluate(probe_snapshot(0.0)) == 1  # it resolves while the password is wrong
         svc.close()
     finally:
         ctl.stop()
@@ -211,7 +184,7 @@ def test_fault_smtp_auth_failure_visible_then_held_alert_delivered_after_fix(
         svc = services(cfg)
         svc.start()
         wait_for(lambda: len(sink.messages) == 2, what="held firing and its resolve delivered")
-        assert "[RESOLVED]" in sink.messages[1].upper() or "resolved" in sink.messages[1].lower()
+        assert "[RESOLVED]" in sink.texts()[1].upper() or "resolved" in sink.texts()[1].lower()
         assert metric(svc, outputs, "hashwatch_alerts_notifications_sent_total",
                       channel="ops") == 2
     finally:
@@ -268,7 +241,7 @@ def test_fault_sqlite_store_error_counted_then_same_alert_delivered_once(
     else:
         _fill_disk(svc)
     try:
-        svc.evaluate(snapshot(5.0))
+        svc.evaluate(probe_snapshot(5.0))
         assert svc.store_errors[fault] >= 1
         assert metric(svc, outputs, "hashwatch_alerts_store_errors_total", kind=fault) >= 1
         assert any(f"kind={fault}" in line for line in outputs.log_lines("alert_store_error"))
@@ -279,48 +252,29 @@ def test_fault_sqlite_store_error_counted_then_same_alert_delivered_once(
         _pragma(svc, "PRAGMA query_only=OFF")
         _pragma(svc, "PRAGMA max_page_count=1073741823")
         _pragma(svc, "DROP TABLE IF EXISTS test_filler")
-    assert svc.evaluate(snapshot(5.0)) == 1  # the lost commit's transition, produced again
-    assert svc.evaluate(snapshot(0.0)) == 1
+    assert svc.evaluate(probe_snapshot(5.0)) == 1  # the lost commit's transition, produced again
+    assert svc.evaluate(probe_snapshot(0.0)) == 1
     assert_exactly_once(server)
 
 
 # -- SIGKILL -----------------------------------------------------------------------------------
 
-CHILD = """
-import sys, time
-from pathlib import Path
-from tests.reliability.alertkit import alerts_config, make_service, snapshot
-cfg = alerts_config(Path(sys.argv[1]), [{"name": "ops", "type": "slack",
-                    "webhook_url": sys.argv[2], "timeout_seconds": 30}])
-svc = make_service(cfg)
-svc.start()
-svc.evaluate(snapshot(5.0))
-time.sleep(60)
-"""
-
-
 def test_fault_sigkill_mid_delivery_resent_after_restart_exactly_once(slack, services, tmp_path,
                                                                        outputs):
     server = slack(["hang"])
-    child = subprocess.Popen([sys.executable, "-c", CHILD, str(tmp_path), server.url], cwd=REPO,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    child = spawn("tests.support.crash_child", "slack", str(tmp_path), server.url)
     try:
         assert server.hanging.wait(30), "child never started delivering"
-        os.kill(child.pid, signal.SIGKILL)  # the firing is on the wire, not yet acknowledged
-        child.wait(10)
     finally:
-        if child.poll() is None:
-            child.kill()
-    _, err = child.communicate()
+        err = sigkill(child)  # the firing is on the wire, not yet acknowledged
     outputs.add("child stderr", err)
-    assert child.returncode == -signal.SIGKILL
     server.release.set()
     assert server.accepted == []
     svc = services(alerts_config(tmp_path, slack_channel(server.url)))
     svc.start()  # re-queues the row the kill left in 'sending'
     wait_for(lambda: len(server.accepted) == 1, what="firing re-sent after restart")
     assert outputs.log_lines("outbox_recovered")
-    assert svc.evaluate(snapshot(5.0)) == 0  # state survived: no second firing
-    assert svc.evaluate(snapshot(0.0)) == 1
+    assert svc.evaluate(probe_snapshot(5.0)) == 0  # state survived: no second firing
+    assert svc.evaluate(probe_snapshot(0.0)) == 1
     assert_exactly_once(server)
     assert len(server.received) == 3  # the unacknowledged attempt, its resend, the resolve

@@ -9,22 +9,24 @@ fixture (conftest.py) on every log line and scrape.
 from __future__ import annotations
 
 import io
-import socket
 
 import pytest
 
 from hashwatch.daemon import Daemon
 from hashwatch.status.report import run_status
 
+from ..support.httpsink import RecordingServer, json_answer
+from ..support.ports import free_port
 from .faults import (
     RPC_PASSWORD,
     RPC_USER,
-    JSONServer,
     Running,
     daemon_config,
     node_config,
     wait_for,
 )
+
+PRICE_PATH = "/price?api_key=k3y-s3cret-99"
 
 
 @pytest.fixture
@@ -199,7 +201,8 @@ def test_fault_initial_block_download_flagged_then_cleared(sim, run_daemon, tmp_
 
 
 def test_fault_price_endpoint_down_usd_absent_then_recovers(run_daemon, sim, tmp_path, outputs):
-    server = JSONServer({"bitcoin": {"usd": 100_000}})
+    server = RecordingServer(default=json_answer(200, {"bitcoin": {"usd": 100_000}}),
+                             path=PRICE_PATH).start()
     outputs.secret("k3y-s3cret-99")
     try:
         config = daemon_config(tmp_path, node_config(sim), economics={"price": {
@@ -208,11 +211,11 @@ def test_fault_price_endpoint_down_usd_absent_then_recovers(run_daemon, sim, tmp
         d = run_daemon(config, job_modules=("price",))
         wait_for(lambda: d.get("hashwatch_btc_price_usd", source="http") == 100_000,
                  what="price served")
-        server.status = 500
+        server.default = (500, {"Content-Type": "application/json"}, b"oops")
         wait_for(lambda: d.get("hashwatch_price_up", source="http") == 0, what="price down")
         assert d.get("hashwatch_btc_price_usd", source="http") is None  # absent, never stale
         assert "reason=http_status" in outputs.log_lines("price_fetch_failed")[0]
-        server.body, server.status = {"bitcoin": {"usd": 101_000}}, 200
+        server.default = json_answer(200, {"bitcoin": {"usd": 101_000}})
         wait_for(lambda: d.get("hashwatch_btc_price_usd", source="http") == 101_000,
                  what="fresh price after recovery")
         assert d.get("hashwatch_price_up", source="http") == 1
@@ -232,9 +235,7 @@ def test_fault_zmq_silent_mempool_still_converges_by_polling(sim_factory, run_da
     sim = sim_factory(network="regtest", start_height=300, seed=3, zmq=True, rpc_user=RPC_USER,
                       rpc_password=RPC_PASSWORD)
     outputs.secret(RPC_PASSWORD)
-    with socket.socket() as s:  # a port nobody publishes on: ZMQ stays silent
-        s.bind(("127.0.0.1", 0))
-        dead = f"tcp://127.0.0.1:{s.getsockname()[1]}"
+    dead = f"tcp://127.0.0.1:{free_port()}"  # a port nobody publishes on: ZMQ stays silent
     d = run_daemon(daemon_config(tmp_path, node_config(sim, zmq_sequence=dead)),
                    job_modules=("chain", "mempool"))
     d.wait_up()

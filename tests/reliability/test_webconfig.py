@@ -29,7 +29,7 @@ from hashwatch.serve.server import MetricsServer
 from hashwatch.serve.auth import BasicAuth, parse_basic_header
 from hashwatch.serve.webconfig import load_web_config
 
-from .tlsfiles import TLSFiles, make_tls_files
+from ..support.tls import TLSFiles, make_tls_files
 
 PASSWORD = "correct horse battery staple"
 HASH = bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(rounds=4)).decode()

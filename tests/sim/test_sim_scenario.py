@@ -4,23 +4,13 @@ from __future__ import annotations
 
 import argparse
 import threading
-import time
 from pathlib import Path
 
 import pytest
+from tests.support.waiting import wait_until
 
 from hashwatch.sim import ScenarioError, SimNode, builtin_scenarios, load_scenario
 from hashwatch.sim.command import add_parser, run
-
-
-def _wait(pred, seconds: float = 20.0) -> bool:
-    deadline = time.monotonic() + seconds
-    done = threading.Event()
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        done.wait(0.02)
-    return pred()
 
 
 def test_builtin_scenarios_load() -> None:
@@ -57,7 +47,7 @@ def test_seed_scenario_retarget_lands_exactly_on_1701e2a0() -> None:
     assert node.chain.height == 925_300 and node.chain.tip.bits == 0x1701D936
     runner = node.run_scenario(background=True)
     try:
-        assert _wait(lambda: node.chain.height >= 925_344)
+        assert wait_until(lambda: node.chain.height >= 925_344, 20)
     finally:
         node.stop()
     assert runner.error is None
@@ -75,8 +65,8 @@ def test_runner_applies_hashrate_event_and_arrivals(tmp_path: Path) -> None:
     node = SimNode(scenario=path, start_time=1795626849)
     runner = node.run_scenario(background=True)
     try:
-        assert _wait(lambda: node.hashrate_factor == 0.5 and len(runner.fired) == 2)
-        assert _wait(lambda: node.chain.height >= 13)
+        assert wait_until(lambda: node.hashrate_factor == 0.5 and len(runner.fired) == 2, 20)
+        assert wait_until(lambda: node.chain.height >= 13, 20)
     finally:
         node.stop()
     assert runner.error is None
@@ -93,7 +83,7 @@ def test_command_prints_url_cookie_and_curl(capsys: pytest.CaptureFixture[str],
     t = threading.Thread(target=lambda: result.append(run(args, stop)), daemon=True)
     t.start()
     cookie = tmp_path / "regtest" / ".cookie"
-    assert _wait(cookie.exists)
+    assert wait_until(cookie.exists, 20)
     stop.set()
     t.join(10)
     out = capsys.readouterr().out

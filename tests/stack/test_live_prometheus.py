@@ -23,7 +23,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from .stackutil import IN_CI, REPO, free_port, require_tool
+from ..support.ports import free_port
+from ..support.waiting import wait_for, wait_until
+from .stackutil import IN_CI, REPO, require_tool
 from .test_dashboards import VAR_VALUES, all_targets, substitute
 
 pytestmark = [pytest.mark.prometheus, pytest.mark.slow, pytest.mark.timeout(420)]
@@ -48,21 +50,7 @@ def _need_simulate_cli() -> None:
         pytest.skip(msg)
 
 
-def wait_for(what: str, check: Callable[[], object], deadline_s: float, poll_s: float = 0.5,
-             alive: Callable[[], None] = lambda: None):
-    """Poll ``check`` until it returns something truthy; fail naming ``what`` at the deadline."""
-    deadline = time.monotonic() + deadline_s
-    last_error: Exception | None = None
-    while time.monotonic() < deadline:
-        alive()
-        try:
-            result = check()
-            if result:
-                return result
-        except (OSError, urllib.error.URLError, ValueError, KeyError) as exc:
-            last_error = exc
-        time.sleep(poll_s)
-    pytest.fail(f"timed out waiting for {what} (last error: {last_error!r})")
+STARTING = (OSError, urllib.error.URLError, ValueError, KeyError)  # not up yet
 
 
 def http_get(url: str, timeout: float = 5.0) -> bytes:
@@ -142,8 +130,8 @@ def daemon(tmp_path):
     proc = _start(cmd, log, env)
     alive = _alive(proc, "hashwatch", log)
     try:
-        wait_for("hashwatch /metrics", lambda: b"hashwatch_node_up" in
-                 http_get(f"http://127.0.0.1:{port}/metrics"), STARTUP_SECONDS, alive=alive)
+        wait_for(lambda: b"hashwatch_node_up" in http_get(f"http://127.0.0.1:{port}/metrics"),
+                 STARTUP_SECONDS, "hashwatch /metrics", poll=0.5, ignore=STARTING, alive=alive)
         yield port, alive
     finally:
         _stop(proc)
@@ -173,8 +161,8 @@ def prometheus(tmp_path, daemon):
         prom_alive()
 
     try:
-        wait_for("prometheus ready", lambda: http_get(f"http://127.0.0.1:{web}/-/ready"),
-                 STARTUP_SECONDS, alive=alive)
+        wait_for(lambda: http_get(f"http://127.0.0.1:{web}/-/ready"), STARTUP_SECONDS,
+                 "prometheus ready", poll=0.5, ignore=STARTING, alive=alive)
         yield PromAPI(f"http://127.0.0.1:{web}"), alive
     finally:
         _stop(proc)
@@ -182,15 +170,15 @@ def prometheus(tmp_path, daemon):
 
 def test_live_prometheus_every_dashboard_query_returns_data(prometheus):
     api, alive = prometheus
-    wait_for("hashwatch target up", lambda: api.query('up{job="hashwatch"} == 1'),
-             STARTUP_SECONDS, alive=alive)
-    wait_for("a few samples", lambda: api.query(
-        'count_over_time(hashwatch_node_up{job="hashwatch"}[1m]) >= 5'), STARTUP_SECONDS,
-        alive=alive)
+    wait_for(lambda: api.query('up{job="hashwatch"} == 1'), STARTUP_SECONDS,
+             "hashwatch target up", poll=0.5, ignore=STARTING, alive=alive)
+    wait_for(lambda: api.query('count_over_time(hashwatch_node_up{job="hashwatch"}[1m]) >= 5'),
+             STARTUP_SECONDS, "a few samples", poll=0.5, ignore=STARTING, alive=alive)
 
     values = dict(VAR_VALUES)
-    values["node"] = wait_for("node label", lambda: api.label_values("node", "hashwatch_node_up"),
-                              STARTUP_SECONDS, alive=alive)[0]
+    values["node"] = wait_for(lambda: api.label_values("node", "hashwatch_node_up"),
+                              STARTUP_SECONDS, "node label", poll=0.5, ignore=STARTING,
+                              alive=alive)[0]
     targets = all_targets()
     empty: list[str] = []
 
@@ -204,12 +192,10 @@ def test_live_prometheus_every_dashboard_query_returns_data(prometheus):
                 empty.append(f"{board} / {title}: {substitute(expr, values)}")
         return not empty
 
-    deadline = time.monotonic() + DATA_SECONDS
-    while not all_have_data() and time.monotonic() < deadline:
-        alive()
-        time.sleep(2)
+    started = time.monotonic()
+    wait_until(all_have_data, DATA_SECONDS, poll=2, alive=alive)
     print(f"{len(targets) - len(empty)}/{len(targets)} dashboard queries return data "
-          f"({DATA_SECONDS - max(0.0, deadline - time.monotonic()):.0f} s)")
+          f"({time.monotonic() - started:.0f} s)")
     for line in empty:
         print("EMPTY", line)
     assert empty == [], f"{len(empty)} dashboard queries return no data:\n" + "\n".join(empty)
@@ -217,14 +203,15 @@ def test_live_prometheus_every_dashboard_query_returns_data(prometheus):
 
 def test_live_prometheus_alert_rules_evaluate_without_errors(prometheus):
     api, alive = prometheus
-    wait_for("hashwatch target up", lambda: api.query('up{job="hashwatch"} == 1'),
-             STARTUP_SECONDS, alive=alive)
+    wait_for(lambda: api.query('up{job="hashwatch"} == 1'), STARTUP_SECONDS,
+             "hashwatch target up", poll=0.5, ignore=STARTING, alive=alive)
 
     def evaluated():
         rules = [r for g in api.get("/api/v1/rules")["groups"] for r in g["rules"]]
         return rules if rules and all(r["health"] != "unknown" for r in rules) else None
 
-    rules = wait_for("rules evaluated", evaluated, STARTUP_SECONDS, alive=alive)
+    rules = wait_for(evaluated, STARTUP_SECONDS, "rules evaluated", poll=0.5, ignore=STARTING,
+                     alive=alive)
     bad = {r["name"]: r.get("lastError") for r in rules if r["health"] != "ok"}
     assert bad == {}
     assert len(rules) >= 15

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from .exposition import Exposition
+from .page import HEADERS as PAGE_HEADERS
 
 log = logging.getLogger("hashwatch.serve.server")
 
@@ -40,8 +41,10 @@ class MetricsServer:
         authorize: Authorizer | None = None,
         wrap_socket: Callable | None = None,
         health: Callable[[], bool] | None = None,
+        page: Callable[[], bytes] | None = None,
     ):
         self.exposition = exposition
+        self.page = page  # the live page at "/" (serve/page.py); None: a link to /metrics
         self.authorize = authorize
         self.health = health or (lambda: True)
         server = self
@@ -86,6 +89,14 @@ class MetricsServer:
                 elif path in ("/healthz", "/-/healthy"):
                     ok = server.health()
                     self._send(200 if ok else 503, b"ok\n" if ok else b"unhealthy\n")
+                elif path == "/" and server.page is not None:
+                    try:
+                        body = server.page()
+                    except Exception:  # noqa: BLE001 - a page bug must not take /metrics down
+                        log.exception("event=page_failed")
+                        self._send(500, b"page failed\n")
+                        return
+                    self._send(200, body, "text/html; charset=utf-8", PAGE_HEADERS)
                 elif path == "/":
                     self._send(
                         200,

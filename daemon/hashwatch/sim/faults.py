@@ -8,9 +8,11 @@ than the node's lifecycle or its chain. :class:`~.node.SimNode` is the only user
 
 from __future__ import annotations
 
+import collections.abc
 import threading
 import time
 
+from .rpc_methods import RPC_METHOD_NOT_FOUND, RPCError
 from .server import FAULTS
 
 WARMUP_MESSAGES = ("Loading block index…", "Verifying blocks…", "Loading P2P addresses…",
@@ -72,3 +74,50 @@ class FaultSwitches:
         if factor <= 0:
             raise ValueError("hashrate factor must be > 0")
         self.hashrate_factor = float(factor)
+
+    # -- per-method faults -------------------------------------------------------------------
+
+    def hide_methods(self, *methods: str) -> None:
+        """Answer these methods with -32601 "Method not found", like a Core build or version
+        without them (e.g. no ``getrawtransaction``); no arguments: answer all again."""
+        self._method_faults().hidden = set(methods)
+
+    def before_call(self, method: str, hook: collections.abc.Callable[[], None]) -> None:
+        """Run ``hook`` once, just before the next ``method`` call is answered: the chain or
+        mempool changes *between* two requests of one client operation (a reorg landing
+        between a ``getblockhash`` batch and the ``getblockheader`` batch that follows)."""
+        self._method_faults().before.setdefault(method, []).append(hook)
+
+    def _method_faults(self) -> MethodFaults:
+        stats = self.stats  # type: ignore[attr-defined]
+        if not isinstance(stats, MethodFaults):
+            stats = MethodFaults(stats)
+            self.__dict__["stats"] = stats  # the node's ``stats`` from now on (typed as before)
+        return stats
+
+
+class MethodFaults:
+    """The node's request counters, plus the per-method faults that act where they count.
+
+    The RPC server reports each call (``stats.record_call``) before it dispatches it, so this
+    wrapper sees the method name at the one point where a hook or a -32601 answer belongs; an
+    RPCError raised here is answered like any other. Everything else is the wrapped counters.
+    """
+
+    def __init__(self, stats: object) -> None:
+        self._stats = stats
+        self._lock = threading.Lock()
+        self.hidden: set[str] = set()
+        self.before: dict[str, list[collections.abc.Callable[[], None]]] = {}
+
+    def record_call(self, method: str) -> None:
+        self._stats.record_call(method)  # type: ignore[attr-defined]
+        with self._lock:
+            hooks = self.before.pop(method, [])
+        for hook in hooks:
+            hook()
+        if method in self.hidden:
+            raise RPCError(RPC_METHOD_NOT_FOUND, "Method not found")
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._stats, name)
