@@ -24,6 +24,7 @@ from prometheus_client import CollectorRegistry
 from . import features
 from .collect.context import DaemonContext, JobSpec
 from .config import Config, NodeConfig
+from .config.loader import ConfigError
 from .logs import register_secret
 from .metrics import SnapshotCollector
 from .metrics.selfmetrics import DaemonMetrics
@@ -36,6 +37,7 @@ from .serve.page_data import SERIES, history_samples
 from .serve.server import MetricsServer
 from .snapshot.history import History
 from .snapshot.store import Snapshot, SnapshotStore
+from .state.check import StateDirError, check_state_dir  # noqa: I001
 
 log = logging.getLogger("hashwatch.daemon")
 
@@ -99,7 +101,11 @@ class Daemon:
         self.history = History(SERIES, history_samples, config.polling.chain_seconds)
         self.store.add_listener(self.history.on_snapshot)
         self.state_dir = Path(config.state_dir)
-        self.state_dir.mkdir(parents=True, exist_ok=True)
+        alert_db = config.alerts.db_file or self.state_dir / "alerts.sqlite3"
+        try:  # before anything is served: one line, exit 2 (ConfigError in the CLI)
+            check_state_dir(self.state_dir, alert_db if alerts and config.alerts.enabled else None)
+        except StateDirError as exc:
+            raise ConfigError([str(exc)]) from None
         self.ctx = DaemonContext(
             config=config,
             clients=self.clients,

@@ -44,7 +44,7 @@ def test_load_rules_defaults_cover_the_documented_rules():
 def test_load_rules_user_key_overrides_one_default_key(tmp_path):
     p = write(tmp_path, "rules:\n  - {name: fee_spike, threshold: 4}\n")
     fee = {r.name: r for r in load_rules([p])}["fee_spike"]
-    assert fee.threshold == 4 and fee.min_value == 20 and fee.window == 86400
+    assert fee.threshold == 4 and fee.min_value == 20 and fee.indicator == "fees_spike_ratio"
 
 
 def test_load_rules_enabled_false_disables_default(tmp_path):

@@ -102,7 +102,8 @@ def test_fee_sample_store_survives_reopen_and_downsamples(tmp_path):
 
 def test_build_section_values_use_contract_names():
     entries = {f"t{i}": Entry(250, 250 * (i + 1), 250 * (i + 1), ()) for i in range(40)}
-    section = build_section(entries, n_blocks=3, block_vsize=4000,
+    # 4,001 vB: 16 x 1,000 WU stay below the 16,004 WU limit (Core's fit test is strict)
+    section = build_section(entries, n_blocks=3, block_vsize=4001,
                             recent_blocks=[_block(h, 1000) for h in range(200)])  # fmt: skip
     section = with_spike(section, [(0.0, 10.0), (7200.0, 20.0)], 7200.0, 86400, 3600)
     names = {v.name for v in section.values()}

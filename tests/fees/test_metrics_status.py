@@ -16,7 +16,7 @@ def _store(up: bool = True) -> SnapshotStore:
     store = SnapshotStore(["n1"], clock=lambda: 1000.0)
     store.update_node("n1", up=up)
     entries = {f"t{i}": Entry(250, 250 * (i + 1), 250 * (i + 1), ()) for i in range(40)}
-    section = build_section(entries, n_blocks=2, block_vsize=4000,
+    section = build_section(entries, n_blocks=2, block_vsize=4001,  # 16 x 1,000 WU fit
                             estimates=[FeeEstimate(6, "economical", 12.5)])  # fmt: skip
     store.set_section("n1", "fees", with_spike(section, [(0.0, 16.0)], 7200.0, 86400, 3600))
     return store

@@ -76,8 +76,23 @@ def test_fees_job_sim_fee_spike_moves_median_and_ratio_as_configured(sim_factory
     job.close()
 
 
+def _fund_confirmed(backend, n: int) -> None:
+    """Give a real node's wallet ``n`` confirmed coins (one block after a self-payment).
+
+    Why: Core's wallet spending an *unconfirmed* low-fee change output pays extra so the
+    package reaches the requested rate (see the fixtures README), so the transaction's own rate
+    lands above it. With confirmed coins each payment pays exactly its rate. The simulator has
+    no wallet (``send_at_feerate`` adds a transaction directly), so only the block is mined.
+    """
+    if getattr(backend, "kind", "") == "real":
+        outputs = {backend.rpc("getnewaddress"): 1 for _ in range(n)}
+        backend.rpc("sendmany", "", outputs)
+    backend.mine(1)
+
+
 def test_fees_job_regtest_sent_fee_rates_land_in_their_histogram_bands(rpc_backend, tmp_path):
     rates = [1, 2, 3, 5, 8, 12, 20, 35, 60, 100, 150, 250]  # 35: inside the 30..40 band
+    _fund_confirmed(rpc_backend, len(rates) + 4)
     txids = [rpc_backend.send_at_feerate(r) for r in rates]
     now = [1_800_000_000.0]
     ctx = _ctx(rpc_backend.rpc_url, rpc_backend.cookie_path, tmp_path, now)
@@ -90,6 +105,7 @@ def test_fees_job_regtest_sent_fee_rates_land_in_their_histogram_bands(rpc_backe
         actual = float(e["fees"]["base"]) * 1e8 / e["vsize"]
         band = next(b for b in FEE_BANDS if actual <= b + 1e-9)
         sent_band = FEE_BANDS.index(next(b for b in FEE_BANDS if rate <= b))
+        assert e["ancestorcount"] == 1  # a confirmed input: nothing to bump
         assert band in FEE_BANDS[sent_band : sent_band + 2]  # a wallet's rounding at most
         expected[band] = expected.get(band, 0) + e["vsize"]
     previous = 0

@@ -29,8 +29,10 @@ from .state import (
     Observation,
     TransitionKind,
     fingerprint,
+    new_state,
     observe,
     step,
+    with_value,
 )
 from .windows import Bucket, History, SeriesKey
 
@@ -122,6 +124,10 @@ def flatten(snapshot: Snapshot) -> dict[str, list[IndicatorValue]]:
     return out
 
 
+def _unlabelled(values: Iterable[IndicatorValue], name: str) -> float | None:
+    return next((v.value for v in values if v.name == name and not v.labels), None)
+
+
 def health(values: Iterable[IndicatorValue]) -> bool:
     named = {v.name: v.value for v in values if not v.labels}
     return named.get("node_up", 0.0) == 1.0 and named.get("node_initial_block_download", 0.0) != 1.0
@@ -198,8 +204,10 @@ class Engine:
                 seen.add(fp)
                 if subject != node:
                     self.observers[fp] = node
-                prev = self.states.get(fp) or AlertState(fp, rule.name, subject, ident)
+                prev = self.states.get(fp) or new_state(fp, rule.name, subject, ident, now)
                 obs = observe(rule, (node, v.name, v.labels), v.value, now, self.history)
+                if rule.value_indicator is not None:
+                    obs = with_value(obs, _unlabelled(values.get(node, ()), rule.value_indicator))
                 self._apply(plan, rule, prev, now, obs, ok)
         for fp, prev in self.states.items():
             if fp in seen or prev.state not in ("pending", "firing"):

@@ -48,8 +48,14 @@ def alert_metrics(service: AlertSource) -> Iterator[Metric]:
     counts: Counter[tuple[str, str, str]] = Counter()
     for s in service.active():
         counts[(s.state, s.node, s.rule)] += 1
-    nodes = [*service.node_names, ""]
     for rule in service.rules:
+        # One series per instance identity a rule can have: node="" for a network-wide rule,
+        # one per node otherwise (and any identity that really has an active instance, e.g. a
+        # network rule evaluated per node while the node's network was unknown), so a rule is
+        # never exported twice with a zero twin.
+        base = [""] if rule.scope == "network" else list(service.node_names)
+        extra = sorted({node for (_, node, name) in counts if name == rule.name} - set(base))
+        nodes = base + extra
         for node in nodes:
             key = (node, rule.name, rule.severity)
             firing.add_metric(list(key), counts[("firing", node, rule.name)])

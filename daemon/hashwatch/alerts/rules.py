@@ -103,6 +103,10 @@ class Rule(StrictModel):
     change_mode: Literal["percent", "delta"] = "percent"
     min_coverage: float = Field(default=0.5, gt=0, le=1)  # share of `window` history must span
     min_value: float | None = None  # raw value guard (e.g. fee spike only above 20 sat/vB)
+    # Another unlabelled indicator of the same node that is reported as {value} and guarded by
+    # min_value/max_value, while the rule's own indicator is what is compared ({observed}).
+    # fee_spike compares the fees_spike_ratio metric and guards the next-block median.
+    value_indicator: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_]*$")
     max_value: float | None = None
     for_: Duration = Field(default=0.0, alias="for")
     repeat_interval: Duration | None = None

@@ -19,6 +19,8 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
+import secrets
 from dataclasses import dataclass
 from typing import Literal
 
@@ -53,6 +55,24 @@ class AlertState:
     value: float | None = None
     observed: float | None = None
     reference: float | None = None
+
+
+INSTANCE_RANDOM_BITS = 20
+
+
+def new_state(fp: str, rule: str, node: str, labels: Labels, now: float) -> AlertState:
+    """A fresh alert whose instance numbers can never repeat an earlier life's.
+
+    Why: notification idempotency keys are ``fingerprint/instance/...``. If the alert store is
+    lost (deleted, rebuilt after corruption), counting instances again from 1 would give a new
+    firing the key of an old one, and a receiver that deduplicates by key would drop it. The
+    first instance of a fresh state therefore starts at ``now`` (seconds) shifted left with
+    random low bits: later lives start higher, and two daemons never collide in practice.
+    Within one life instances still count up by one. The number stays below 2**53 (exact in
+    JSON payloads) until the year 2255.
+    """
+    base = (max(0, int(now)) << INSTANCE_RANDOM_BITS) | secrets.randbits(INSTANCE_RANDOM_BITS)
+    return AlertState(fp, rule, node, labels, instance=base)
 
 
 def fingerprint(rule: str, node: str, labels: Labels) -> str:
@@ -96,6 +116,19 @@ def observe(
         history.low(key, now, window) if rule.kind == "new_low" else history.high(key, now, window)
     )
     return None if not ref else Observation(value, value / ref, ref)
+
+
+def with_value(obs: Observation | None, value: float | None) -> Observation | None:
+    """``obs`` reporting ``value`` (a rule's ``value_indicator``) as its value.
+
+    The compared number stays ``obs.observed``; the reference becomes value / observed (for
+    fee_spike: next-block median / spike ratio = the metric's own baseline). Absent or
+    non-finite ``value``: nothing is known (None).
+    """
+    if obs is None or value is None or not math.isfinite(value):
+        return None
+    ref = value / obs.observed if obs.observed else None
+    return Observation(value, obs.observed, ref)
 
 
 def guards_pass(rule: Rule, value: float) -> bool:

@@ -16,6 +16,8 @@ the daemon can count and log them instead of crashing.
 from __future__ import annotations
 
 import json
+import logging
+import os
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
@@ -27,6 +29,7 @@ from .state import AlertState
 from .windows import Bucket, SeriesKey
 
 __all__ = ["AlertStore", "NewMessage", "OutboxRow", "StoreError", "classify"]
+log = logging.getLogger("hashwatch.alerts.store")
 
 
 def _labels_json(labels: Iterable[tuple[str, str]]) -> str:
@@ -36,23 +39,58 @@ def _labels_json(labels: Iterable[tuple[str, str]]) -> str:
 class AlertStore:
     def __init__(self, path: Path, *, busy_timeout_seconds: float = 5.0):
         self.path = Path(path)
+        self._busy = busy_timeout_seconds
         self._lock = threading.RLock()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(
-                str(self.path),
-                timeout=busy_timeout_seconds,
-                isolation_level=None,
-                check_same_thread=False,
-            )
-            self._db.execute(f"PRAGMA busy_timeout={int(busy_timeout_seconds * 1000)}")
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")  # an acknowledged alert survives power loss
+            self._db = self._connect()
             self._db.executescript(SCHEMA)
         except sqlite3.Error as exc:
             raise StoreError(classify(exc), str(exc)) from None
         except OSError as exc:
             raise StoreError("io", f"{self.path}: {exc.strerror}") from None
+        self._inode = self._file_inode()
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(
+            str(self.path), timeout=self._busy, isolation_level=None, check_same_thread=False
+        )
+        db.execute(f"PRAGMA busy_timeout={int(self._busy * 1000)}")
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=FULL")  # an acknowledged alert survives power loss
+        return db
+
+    def _file_inode(self) -> int | None:
+        try:
+            return os.stat(self.path).st_ino
+        except OSError:
+            return None
+
+    def _ensure_file(self) -> None:
+        """If the file was deleted or replaced while open, write the live database back.
+
+        Why: SQLite keeps writing to a deleted file, so every alert state and queued
+        notification would vanish at the next restart. The open connection still holds all of
+        it: copy it to the path (SQLite's backup API) and continue there, logged. If that is
+        impossible (directory gone for good, read-only), raise ``StoreError('io')``: the
+        service counts and logs it and the daemon keeps serving.
+        """
+        if self._inode is None or self._file_inode() == self._inode:
+            return
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            for suffix in ("-wal", "-shm"):
+                Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+            fresh = self._connect()
+            self._db.backup(fresh)
+            old, self._db = self._db, fresh
+            old.close()
+        except (sqlite3.Error, OSError) as exc:
+            raise StoreError(
+                "io", f"{self.path}: deleted while running and cannot be restored: {exc}"
+            ) from None
+        self._inode = self._file_inode()
+        log.warning("event=alert_store_restored file=%s", self.path)
 
     def close(self) -> None:
         with self._lock:
@@ -61,6 +99,7 @@ class AlertStore:
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
         with self._lock:
+            self._ensure_file()
             try:
                 self._db.execute("BEGIN IMMEDIATE")
                 try:
@@ -82,6 +121,7 @@ class AlertStore:
 
     def _query(self, sql: str, args: tuple = ()) -> list[tuple]:
         with self._lock:
+            self._ensure_file()
             try:
                 return self._db.execute(sql, args).fetchall()
             except sqlite3.Error as exc:

@@ -7,8 +7,15 @@ and batched ``getrawtransaction(txid, true, hash)``, which needs no txindex when
 given; nodes without that method get ``getblock(hash, 2)``). Rows live in SQLite under the state
 dir, so a restart only fetches the blocks found while the daemon was away.
 
-Reorgs: the stored hashes near the top are compared with the active chain each run; from the
-fork point up rows are dropped and fetched again. The published ``blocks`` section is the
+Reorgs: the stored hashes are compared with the active chain each run by the shared fork search
+(:mod:`hashwatch.state.reorg`, the one the headers job uses); from the fork point up rows are
+dropped and fetched again.
+
+Bad answers: every field goes through :mod:`hashwatch.collect.validate`; an answer that cannot
+be true (wrong type, fee above the money supply, NaN percentile, a stats answer for another
+height than asked) fails the run as a protocol error, marks the node down with
+``kind=protocol``, drops the ``blocks`` section (nothing stale exported as live) and stores
+nothing; the next normal answer restores everything. The published ``blocks`` section is the
 contiguous run of stored blocks ending at the tip (holes, e.g. pruned blocks, cut it short).
 """
 
@@ -19,12 +26,29 @@ import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..node.errors import RPC_METHOD_NOT_FOUND, NodeError
+from ..node.errors import RPC_METHOD_NOT_FOUND, NodeError, NodeProtocolError
 from ..node.rpc import NodeClient
 from ..snapshot.blocks import BlockRecord, RecentBlocks
+from ..state import reorg
 from ..state.blocks import BlockStore
 from ..state.sqlite import db_path
 from .context import DaemonContext, JobSpec
+from .validate import (
+    MAX_BLOCK_WEIGHT,
+    MAX_FEE_RATE_SAT_VB,
+    MAX_SUBSIDY_SAT,
+    MAX_TXS_PER_BLOCK,
+    check_float,
+    check_hash,
+    check_height,
+    check_int,
+    check_list,
+    check_mapping,
+    check_percentiles,
+    check_sat,
+    check_str,
+    check_time,
+)
 
 log = logging.getLogger("hashwatch.collect.blocks")
 
@@ -34,7 +58,7 @@ STATS_FIELDS = (
 )  # fmt: skip
 BLOCKS_PER_RUN = 144  # a first start fills 1,008 blocks over a few runs, newest first
 CHUNK = 24  # blocks per HTTP batch (getblock verbosity 1 is ~270 kB per mainnet block)
-REORG_STEP = 16  # stored hashes compared per round when looking for the fork point
+REORG_MAX_STEP = 64  # at most this many stored hashes compared per round (state.reorg)
 MIN_RUN = 2  # shorter printable runs in a coinbase are mostly bytes of pushed numbers
 
 
@@ -65,30 +89,44 @@ def coinbase_text(script_hex: str) -> str:
 def payout_addresses(tx: Mapping[str, Any]) -> tuple[str, ...]:
     """Addresses of the coinbase outputs, in output order (OP_RETURN outputs have none)."""
     out = []
-    for vout in tx.get("vout", ()):
-        spk = vout.get("scriptPubKey", {})
+    for vout in check_list(tx.get("vout"), "coinbase vout", 10_000):
+        spk = check_mapping(vout, "coinbase vout").get("scriptPubKey") or {}
+        spk = check_mapping(spk, "scriptPubKey")
         addr = spk.get("address") or next(iter(spk.get("addresses", ()) or ()), None)
         if addr:
-            out.append(str(addr))
+            out.append(check_str(addr, "coinbase address", 128))
     return tuple(out)
 
 
 def make_record(stats: Mapping[str, Any], coinbase_tx: Mapping[str, Any] | None) -> BlockRecord:
-    """A :class:`BlockRecord` from ``getblockstats`` and the decoded coinbase (pure)."""
-    pct = tuple(float(x) for x in stats.get("feerate_percentiles") or (0, 0, 0, 0, 0))
-    vin = (coinbase_tx or {}).get("vin") or [{}]
+    """A :class:`BlockRecord` from ``getblockstats`` and the decoded coinbase (pure).
+
+    A coinbase-only block has no fee rate: Core answers zeros for its percentiles and average,
+    which are stored and exported as absent (``None``), not as a rate of 0. Raises
+    :class:`~hashwatch.collect.validate.AnswerInvalid` for an impossible answer.
+    """
+    stats = check_mapping(stats, "getblockstats")
+    txs = check_int(stats.get("txs"), "txs", 1, MAX_TXS_PER_BLOCK)
+    pct: tuple[float, float, float, float, float] | None = None
+    avg: float | None = None
+    if txs > 1:
+        pct = check_percentiles(stats.get("feerate_percentiles"))  # type: ignore[assignment]
+        avg = check_float(stats.get("avgfeerate"), "avgfeerate", 0.0, MAX_FEE_RATE_SAT_VB)
+    cb = check_mapping(coinbase_tx, "coinbase") if coinbase_tx is not None else {}
+    vin = check_list(cb.get("vin"), "coinbase vin", 1) or [{}]
+    script = check_mapping(vin[0], "coinbase vin").get("coinbase", "")
     return BlockRecord(
-        height=int(stats["height"]),
-        hash=str(stats["blockhash"]),
-        time=int(stats["time"]),
-        total_fee_sat=int(stats["totalfee"]),
-        subsidy_sat=int(stats["subsidy"]),
-        tx_count=int(stats["txs"]),
-        total_weight=int(stats["total_weight"]),
-        feerate_percentiles_sat_per_vb=pct,  # type: ignore[arg-type]
-        avg_feerate_sat_per_vb=float(stats["avgfeerate"]),
-        coinbase_text=coinbase_text(str(vin[0].get("coinbase", ""))),
-        payout_addresses=payout_addresses(coinbase_tx or {}),
+        height=check_height(stats.get("height")),
+        hash=check_hash(stats.get("blockhash"), "blockhash"),
+        time=check_time(stats.get("time")),
+        total_fee_sat=check_sat(stats.get("totalfee"), "totalfee"),
+        subsidy_sat=check_int(stats.get("subsidy"), "subsidy", 0, MAX_SUBSIDY_SAT),
+        tx_count=txs,
+        total_weight=check_int(stats.get("total_weight"), "total_weight", 0, MAX_BLOCK_WEIGHT),
+        feerate_percentiles_sat_per_vb=pct,
+        avg_feerate_sat_per_vb=avg,
+        coinbase_text=coinbase_text(check_str(script, "coinbase script", 400)),
+        payout_addresses=payout_addresses(cb),
     )
 
 
@@ -125,38 +163,53 @@ class BlocksJob:
 
     def run(self) -> None:
         with self._lock:
-            tip = int(self.client.call("getblockcount"))
-            low = max(0, tip - self.window + 1)
-            self._drop_reorged(tip)
-            self.store.prune_below(low)
-            have = self.store.hashes()
-            missing = [
-                h for h in range(tip, low - 1, -1) if h not in have and h not in self._unavailable
-            ]
-            todo = missing[:BLOCKS_PER_RUN]
-            for i in range(0, len(todo), CHUNK):
-                self.store.put(self._fetch(todo[i : i + CHUNK]))
-            if todo:
-                log.info("event=blocks_fetched node=%s count=%d tip=%d", self.node, len(todo), tip)
-            records = contiguous_tail(self.store.load(low, tip), tip)
-            self.ctx.store.set_section(self.node, "blocks", RecentBlocks(records))
+            try:
+                self._run()
+            except NodeProtocolError as exc:
+                exc.node = self.node
+                self.ctx.store.set_section(self.node, "blocks", None)
+                self.ctx.store.update_node(
+                    self.node, up=False, last_error_kind=exc.kind, last_error=str(exc)
+                )
+                raise
+
+    def _run(self) -> None:
+        tip = check_height(self.client.call("getblockcount"), "getblockcount")
+        low = max(0, tip - self.window + 1)
+        self._drop_reorged(tip)
+        self.store.prune_below(low)
+        have = self.store.hashes()
+        missing = [
+            h for h in range(tip, low - 1, -1) if h not in have and h not in self._unavailable
+        ]
+        todo = missing[:BLOCKS_PER_RUN]
+        for i in range(0, len(todo), CHUNK):
+            self.store.put(self._fetch(todo[i : i + CHUNK]))
+        if todo:
+            log.info("event=blocks_fetched node=%s count=%d tip=%d", self.node, len(todo), tip)
+        records = contiguous_tail(self.store.load(low, tip), tip)
+        self.ctx.store.set_section(self.node, "blocks", RecentBlocks(records))
+
+    def _node_hashes(self, heights: Sequence[int]) -> list[str]:
+        answers = self.client.batch([("getblockhash", (h,)) for h in heights])
+        return [check_hash(a, "getblockhash") for a in answers]
 
     def _drop_reorged(self, tip: int) -> None:
         have = self.store.hashes()
         if not have:
             return
-        heights = sorted((h for h in have if h <= tip), reverse=True)
-        fork = None  # highest height whose stored hash is still on the active chain
-        for i in range(0, len(heights), REORG_STEP):
-            step = heights[i : i + REORG_STEP]
-            chain = self.client.batch([("getblockhash", (h,)) for h in step])
-            for h, block_hash in zip(step, chain, strict=False):
-                if have[h] == block_hash:
-                    fork = h
-                    break
-            if fork is not None:
-                break
-        drop_from = (fork + 1) if fork is not None else min(have)
+        top = min(max(have), tip)
+        low = min(have)
+        fork = low - 1
+        if top >= low:
+            fork = reorg.find_fork(
+                self._node_hashes,
+                lambda lo, hi: {h: x for h, x in have.items() if lo <= h <= hi},
+                top,
+                low,
+                max_step=REORG_MAX_STEP,
+            )
+        drop_from = fork + 1
         if drop_from <= max(have):
             n = self.store.drop_from(drop_from)
             if n:
@@ -177,9 +230,13 @@ class BlocksJob:
                     "event=block_unavailable node=%s height=%d code=%s", self.node, h, a.code
                 )
             else:
-                stats.append(a)
-        coinbases = self._coinbases([str(s["blockhash"]) for s in stats])
-        return [make_record(s, cb) for s, cb in zip(stats, coinbases, strict=False)]
+                stats.append(check_mapping(a, "getblockstats"))
+        coinbases = self._coinbases([check_hash(s.get("blockhash"), "blockhash") for s in stats])
+        records = [make_record(s, cb) for s, cb in zip(stats, coinbases, strict=True)]
+        asked = [h for h in heights if h not in self._unavailable]
+        if [r.height for r in records] != asked:  # a rotated or mixed-up batch answer
+            raise NodeProtocolError("getblockstats answered other heights than asked")
+        return records
 
     def _coinbases(self, hashes: list[str]) -> list[dict | None]:
         if not hashes:
@@ -187,25 +244,39 @@ class BlocksJob:
         if self._use_getrawtransaction:
             blocks = self.client.batch([("getblock", (h, 1)) for h in hashes])
             calls = [
-                ("getrawtransaction", (b["tx"][0], True, h))
-                for b, h in zip(blocks, hashes, strict=False)
+                ("getrawtransaction", (_first_txid(b), True, h))
+                for b, h in zip(blocks, hashes, strict=True)
             ]
             answers = self.client.batch(calls, raise_errors=False)
             if not any(
                 isinstance(a, NodeError) and a.code == RPC_METHOD_NOT_FOUND for a in answers
             ):
-                return [None if isinstance(a, NodeError) else a for a in answers]
+                return [
+                    None if isinstance(a, NodeError) else dict(check_mapping(a, "coinbase"))
+                    for a in answers
+                ]
             log.info(
                 "event=getrawtransaction_missing node=%s fallback=getblock_verbosity_2", self.node
             )
             self._use_getrawtransaction = False
         blocks = self.client.batch([("getblock", (h, 2)) for h in hashes])
-        return [b["tx"][0] for b in blocks]
+        out: list[dict | None] = []
+        for b in blocks:
+            txs = check_list(check_mapping(b, "getblock").get("tx"), "getblock tx")
+            out.append(dict(check_mapping(txs[0], "coinbase")) if txs else None)
+        return out
 
     def close(self) -> None:
         if self._store is not None:
             self._store.close()
             self._store = None
+
+
+def _first_txid(block: Any) -> str:
+    txs = check_list(check_mapping(block, "getblock").get("tx"), "getblock tx")
+    if not txs:
+        raise NodeProtocolError("getblock answered a block without transactions")
+    return check_hash(txs[0], "coinbase txid")
 
 
 def make_jobs(ctx: DaemonContext) -> list[JobSpec]:

@@ -18,6 +18,14 @@ from .context import DaemonContext, JobSpec
 
 log = logging.getLogger("hashwatch.collect.economics")
 
+# Why economics is absent on regtest: its difficulty is the minimum (4.66e-10) and a CPU mines a
+# block in milliseconds, so hashprice would read ~2e21 BTC/PH/s/day and every margin would be
+# absurd. No series is better than a true-looking impossible one; testnet4/signet keep theirs
+# (their difficulty is real, their coins are worthless: the USD price is mainnet's).
+REGTEST_NOTE = (
+    "absent on regtest: minimum difficulty makes hashprice meaningless (~2e21 BTC/PH/s/day)"
+)
+
 
 def to_scenarios(configs: Sequence[ScenarioConfig]) -> tuple[CostScenario, ...]:
     """Config models -> plain data for the indicator functions (same field names)."""
@@ -38,6 +46,8 @@ def economics_from_snapshot(
     ns = snapshot.nodes.get(node)
     if ns is None or not ns.up or ns.status is None:
         return None, "node_down"
+    if ns.status.chain == "regtest":
+        return None, "regtest"  # see REGTEST_NOTE
     blocks = ns.blocks
     if blocks is None or not blocks.blocks:
         return None, "no_blocks"

@@ -22,9 +22,11 @@ from typing import Any, TextIO
 
 from ..indicators.difficulty_view import build_view
 from ..node.rpc import NodeClient
+from ..state import reorg
 from ..state.headers import HeadersStore, StoredHeader
 from ..state.sqlite import db_path
 from .context import DaemonContext, JobSpec
+from .validate import check_bits, check_hash, check_height, check_mapping, check_time
 
 log = logging.getLogger("hashwatch.collect.headers")
 
@@ -51,15 +53,22 @@ class SyncResult:
 
 
 def parse_header(raw: Mapping[str, Any]) -> StoredHeader:
-    """A verbose ``getblockheader`` answer -> :class:`StoredHeader` (pure)."""
+    """A verbose ``getblockheader`` answer -> :class:`StoredHeader` (pure).
+
+    Checked field by field (:mod:`.validate`): an impossible header (bits that encode no
+    target, a height out of range, a hash that is not 64 hex digits) is a protocol error and
+    is never stored.
+    """
+    raw = check_mapping(raw, "getblockheader")
     prev = raw.get("previousblockhash")
+    work = raw.get("chainwork")
     return StoredHeader(
-        height=int(raw["height"]),
-        hash=str(raw["hash"]),
-        prev_hash=str(prev) if prev is not None else None,
-        time=int(raw["time"]),
-        bits=int(str(raw["bits"]), 16),
-        chainwork=str(raw["chainwork"]) if raw.get("chainwork") is not None else None,
+        height=check_height(raw.get("height")),
+        hash=check_hash(raw.get("hash")),
+        prev_hash=check_hash(prev, "previousblockhash") if prev is not None else None,
+        time=check_time(raw.get("time")),
+        bits=check_bits(raw.get("bits")),
+        chainwork=check_hash(work, "chainwork") if work is not None else None,
     )
 
 
@@ -92,18 +101,17 @@ def _chunks(r: range, size: int, downwards: bool = False) -> Iterator[range]:
 def find_fork(client: NodeClient, store: HeadersStore, top: int, low: int, batch: int) -> int:
     """Highest height in ``low..top`` where the stored hash is the node's; ``low - 1`` if none.
 
-    Looks back 8, then 64, then ``batch`` blocks per request: reorgs are nearly always shallow.
+    The shared search of :mod:`hashwatch.state.reorg` (looks back 8, then 64, then ``batch``
+    blocks per request: reorgs are nearly always shallow; the top was already compared).
     """
-    step, h = 8, top
-    while h >= low:
-        span = range(max(low, h - step + 1), h + 1)
-        node = client.batch([("getblockhash", (x,)) for x in span])
-        stored = store.hashes(span.start, span.stop - 1)
-        for height, node_hash in zip(reversed(span), reversed(node), strict=True):
-            if stored.get(height) == node_hash:
-                return height
-        h, step = span.start - 1, min(step * 8, batch)
-    return low - 1
+    return reorg.find_fork(
+        lambda hs: client.batch([("getblockhash", (x,)) for x in hs]),
+        store.hashes,
+        top,
+        low,
+        max_step=batch,
+        first_step=8,
+    )
 
 
 def _reconcile(

@@ -25,6 +25,7 @@ from .retarget import (
     difficulty_from_bits,
     epoch_start,
     project_retarget,
+    real_difficulty_headers,
     retarget_change_percent,
 )
 
@@ -104,6 +105,7 @@ def build_view(
     if any(h[0] != first + i for i, h in enumerate(headers)):
         raise ValueError("headers must be contiguous and ascending by height")
     params = CHAIN_PARAMS.get(chain, MAIN)
+    headers = real_difficulty_headers(headers, params)  # testnet min-difficulty blocks
     height, tip_time, bits = headers[-1]
 
     def at(h: int) -> Header | None:

@@ -48,7 +48,9 @@ class BlockFeeWindow:
     window: int
     fee_share_ratio: float  # sum(fees) / sum(fees + subsidy)
     mean_total_fee_sat: float  # mean fees per block
-    percentiles_sat_per_vb: tuple[float, ...]  # median over the window of each percentile
+    # median over the window of each percentile, over the blocks that have fee rates (not
+    # coinbase-only ones); None when no block of the window has any
+    percentiles_sat_per_vb: tuple[float, ...] | None
 
 
 @dataclass(frozen=True)
@@ -107,7 +109,7 @@ class FeesSection:
             label = (("window", str(w.window)),)
             yield IndicatorValue("fees_block_fee_share_ratio", w.fee_share_ratio, label)
             yield IndicatorValue("fees_block_total_fee_sat", w.mean_total_fee_sat, label)
-            for p, rate in zip(PERCENTILES, w.percentiles_sat_per_vb, strict=False):
+            for p, rate in zip(PERCENTILES, w.percentiles_sat_per_vb or (), strict=False):
                 yield IndicatorValue(
                     "fees_block_percentile_sat_per_vbyte",
                     rate,
@@ -142,7 +144,8 @@ def block_fee_windows(
 
     A window is left out until that many consecutive blocks are known (no partial windows that
     would read as a fall or a rise). Percentiles of a window are the median of the per-block
-    ``getblockstats`` percentiles (the last block's own for window 1).
+    ``getblockstats`` percentiles (the last block's own for window 1); coinbase-only blocks
+    have none and are left out of that median (absent for a window of only such blocks).
     """
     out = []
     for w in windows:
@@ -153,9 +156,12 @@ def block_fee_windows(
         reward = fees + sum(b.subsidy_sat for b in last)
         if reward <= 0:
             continue
-        pcts = tuple(
-            float(median(b.feerate_percentiles_sat_per_vb[i] for b in last))
-            for i in range(len(PERCENTILES))
+        rated = [b.feerate_percentiles_sat_per_vb for b in last]
+        known = [p for p in rated if p is not None]
+        pcts = (
+            tuple(float(median(p[i] for p in known)) for i in range(len(PERCENTILES)))
+            if known
+            else None
         )
         out.append(BlockFeeWindow(w, fees / reward, fees / w, pcts))
     return tuple(out)

@@ -7,7 +7,9 @@ updated from diffs: a txid listing (poll path) or ZMQ ``sequence`` events (push 
 
 Why this layout: at 300k transactions every byte per transaction is 300 kB of resident memory.
 Each transaction costs one dict slot, its txid as 32 raw ``bytes`` (a third of a 64-character
-hex ``str``) and one int packing ``base fee << 32 | vsize``. The rare extras live in side dicts
+hex ``str``) and one int packing ``base fee << 32 | weight``. The weight is the sigop-adjusted
+weight block building counts (Core fills blocks by weight, not by rounded-up vsize); the vsize
+Core reports is derived from it exactly, ``(weight + 3) // 4``. The rare extras live in side dicts
 keyed the same way: ``parents`` for transactions with in-mempool parents and ``deltas`` for
 ``prioritisetransaction`` deltas (modified fee - base fee). Txids are converted from hex only at
 the edges (the RPC listing, ``getblock``, ``getmempoolentry``); ZMQ ``sequence`` messages
@@ -29,12 +31,21 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Hashable, Iterable, Iterator, Mapping
 from itertools import filterfalse
-from typing import Any, NamedTuple, cast
+from typing import Any, NamedTuple
 
-from ..units import btc_to_sat
+from ..collect.validate import (
+    MAX_BLOCK_WEIGHT,
+    MAX_TX_VSIZE,
+    check_fee,
+    check_int,
+    check_list,
+    check_txid,
+)
+from ..units import btc_to_sat  # noqa: F401  (re-exported: tests read amounts with it)
 
-VSIZE_BITS = 32  # packed value: base fee << VSIZE_BITS | vsize
-VSIZE_MASK = (1 << VSIZE_BITS) - 1
+VSIZE_BITS = 32  # packed value: base fee << VSIZE_BITS | sigop-adjusted weight
+VSIZE_MASK = (1 << VSIZE_BITS) - 1  # the weight field (the name predates weight packing)
+WEIGHT_BITS, WEIGHT_MASK = VSIZE_BITS, VSIZE_MASK
 
 txid_key = bytes.fromhex  # hex txid (as RPC shows it) -> the model's key
 
@@ -46,6 +57,25 @@ class Entry(NamedTuple):
     fee_sat: int  # base fee
     modified_fee_sat: int  # fee with prioritisetransaction deltas: what miners rank by
     parents: tuple[bytes, ...]  # in-mempool parents when the entry was fetched
+    weight: int = 0  # sigop-adjusted weight; 0 = unknown, taken as 4 * vsize
+
+    @property
+    def block_weight(self) -> int:
+        """The weight block assembly counts for this transaction."""
+        return self.weight or 4 * self.vsize
+
+
+def adjusted_weight(vsize: int, weight: int | None) -> int:
+    """The sigop-adjusted weight from Core's ``vsize`` (adjusted) and ``weight`` (BIP141).
+
+    Core's vsize is ``ceil(max(weight, sigops * 20) / 4)``. When ``weight`` rounds up to the
+    vsize the transaction is not sigop-heavy and its weight is the adjusted weight; otherwise
+    (sigop-heavy, or no weight given) the adjusted weight is ``4 * vsize`` (sigops * 20 is a
+    multiple of 4).
+    """
+    if weight and (weight + 3) // 4 == vsize:
+        return weight
+    return 4 * vsize
 
 
 def parse_entry(raw: Mapping[str, Any]) -> Entry:
@@ -55,21 +85,23 @@ def parse_entry(raw: Mapping[str, Any]) -> Entry:
     the sigop-adjusted size); older nodes and the simulator only send ``vsize``. Parents come
     back as model keys (raw txid bytes), sorted.
     """
-    vsize = int(raw.get("vsize_adjusted", raw.get("vsize", 0)))
-    if vsize <= 0:
-        raise ValueError("mempool entry without a positive vsize")
+    vsize = check_int(raw.get("vsize_adjusted", raw.get("vsize")), "vsize", 1, MAX_TX_VSIZE)
+    weight = raw.get("weight")
+    weight = None if weight is None else check_int(weight, "weight", 1, MAX_BLOCK_WEIGHT)
     fees = raw.get("fees")
     if isinstance(fees, Mapping):
-        base = btc_to_sat(fees["base"])
+        base = check_fee(fees.get("base"), "fees.base")
         raw_base, raw_modified = fees["base"], fees.get("modified", fees["base"])
         # usually no prioritisation: skip the second conversion when the amounts are equal
-        modified = base if raw_modified == raw_base else btc_to_sat(raw_modified)
+        modified = base if raw_modified == raw_base else check_fee(
+            raw_modified, "fees.modified", signed=True
+        )
     else:  # very old nodes: top-level "fee"/"modifiedfee"
-        base = btc_to_sat(raw["fee"])
-        modified = btc_to_sat(raw.get("modifiedfee", raw["fee"]))
+        base = check_fee(raw.get("fee"), "fee")
+        modified = check_fee(raw.get("modifiedfee", raw.get("fee")), "modifiedfee", signed=True)
     depends = raw.get("depends")
-    parents = tuple(sorted(txid_key(str(p)) for p in depends)) if depends else ()
-    return Entry(vsize, base, modified, parents)
+    parents = tuple(sorted(check_txid(p, "depends") for p in check_list(depends, "depends")))
+    return Entry(vsize, base, modified, parents, adjusted_weight(vsize, weight))
 
 
 class MempoolModel(Mapping[Hashable, Entry]):
@@ -123,18 +155,20 @@ class MempoolModel(Mapping[Hashable, Entry]):
     def __getitem__(self, txid: Any) -> Entry:
         packed = self.entries[txid]
         fee = packed >> VSIZE_BITS
+        weight = packed & VSIZE_MASK
         return Entry(
-            packed & VSIZE_MASK,
+            (weight + 3) >> 2,
             fee,
             fee + self.deltas.get(txid, 0),
             self.parents.get(txid, ()),
+            weight,
         )
 
     def modified_fee(self, txid: Any) -> int:
         return (self.entries[txid] >> VSIZE_BITS) + self.deltas.get(txid, 0)
 
     def _put(self, txid: Any, entry: Entry) -> None:
-        self.entries[txid] = pack(entry.vsize, entry.fee_sat)
+        self.entries[txid] = pack(entry.block_weight, entry.fee_sat)
         if entry.parents:
             self.parents[txid] = entry.parents
         elif self.parents:
@@ -154,7 +188,8 @@ class MempoolModel(Mapping[Hashable, Entry]):
     def _diff(self, listed: set[Any] | frozenset[Any]) -> tuple[list[Any], list[Any]]:
         # C-level set and filter operations, and no copy of the model's 300k keys
         entries, pending = self.entries, self.pending
-        new = listed.difference(entries)
+        diff = listed.difference(entries)
+        new = diff if isinstance(diff, set) else set(diff)  # a frozenset listing: small copy
         if pending:
             new = new.difference(pending)  # also right for a frozenset listing
         in_listing = listed.__contains__
@@ -166,9 +201,12 @@ class MempoolModel(Mapping[Hashable, Entry]):
     def apply_listing(self, txids: Iterable[Any], sequence: int | None = None) -> list[Any]:
         """Make the model's txid set equal the listing; return the txids whose entries to fetch."""
         owned = not isinstance(txids, (set, frozenset))
-        listed = set(txids) if owned else cast("set[Any] | frozenset[Any]", txids)
+        listed: set[Any] | frozenset[Any] = (
+            txids if isinstance(txids, (set, frozenset)) else set(txids)
+        )
         if not self.entries and not self.pending:
-            self.pending = cast("set[Any]", listed) if owned else set(listed)  # a first load
+            # a first load: everything is new (the listing's own set when we built it)
+            self.pending = listed if isinstance(listed, set) and owned else set(listed)
         else:
             new, gone = self._diff(listed)
             self.remove(gone)
@@ -297,16 +335,17 @@ class MempoolModel(Mapping[Hashable, Entry]):
         """(transaction count, total vsize, total base fee in sat) over the fetched entries."""
         values = self.entries.values()
         mask = VSIZE_MASK
-        vsize = sum(v & mask for v in values)
-        fee = (sum(values) - vsize) >> VSIZE_BITS  # exact: the sum of fee << VSIZE_BITS
+        vsize = sum((v & mask) + 3 >> 2 for v in values)  # Core's vsize: weight rounded up
+        weight = sum(v & mask for v in values)
+        fee = (sum(values) - weight) >> VSIZE_BITS  # exact: the sum of fee << VSIZE_BITS
         return len(self.entries), vsize, fee
 
 
-def pack(vsize: int, fee_sat: int) -> int:
-    """``fee << VSIZE_BITS | vsize`` as one int (fee may be any int, vsize 1 .. 2**32 - 1)."""
-    if not 0 < vsize <= VSIZE_MASK:
-        raise ValueError(f"vsize {vsize} out of range")
-    return fee_sat << VSIZE_BITS | vsize
+def pack(weight: int, fee_sat: int) -> int:
+    """``fee << VSIZE_BITS | weight`` as one int (fee may be any int, weight 1 .. 2**32 - 1)."""
+    if not 0 < weight <= VSIZE_MASK:
+        raise ValueError(f"weight {weight} out of range")
+    return fee_sat << VSIZE_BITS | weight
 
 
 def as_model(entries: Mapping[Any, Entry]) -> MempoolModel:

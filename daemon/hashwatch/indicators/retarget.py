@@ -11,6 +11,7 @@ floats in, frozen dataclasses out. Import from :mod:`.difficulty` or from here; 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
@@ -32,13 +33,16 @@ class ChainParams:
     pow_limit: int
     retargeting: bool = True  # False on regtest (fPowNoRetargeting)
     bip94: bool = False  # testnet4: retarget from the epoch's first block's bits
+    # testnet3/4 (fPowAllowMinDifficultyBlocks): a block 20 minutes after its parent may carry
+    # the pow-limit bits; those blocks say nothing about the network's difficulty
+    min_difficulty_blocks: bool = False
 
 
 MAIN = ChainParams(pow_limit=(1 << 224) - 1)
 CHAIN_PARAMS = {
     "main": MAIN,
-    "test": MAIN,
-    "testnet4": ChainParams(pow_limit=(1 << 224) - 1, bip94=True),
+    "test": ChainParams(pow_limit=(1 << 224) - 1, min_difficulty_blocks=True),
+    "testnet4": ChainParams(pow_limit=(1 << 224) - 1, bip94=True, min_difficulty_blocks=True),
     "signet": ChainParams(pow_limit=0x377AE << 216),
     "regtest": ChainParams(pow_limit=(1 << 255) - 1, retargeting=False),
 }
@@ -116,6 +120,29 @@ def next_bits(
     base = first_bits if params.bip94 and first_bits is not None else last_bits
     target = ((bits_to_target(base) * timespan) & _U256) // TARGET_TIMESPAN_SECONDS
     return target_to_bits(min(target, params.pow_limit))
+
+
+def real_difficulty_headers(headers: Sequence[Header], params: ChainParams) -> list[Header]:
+    """``headers`` with each minimum-difficulty block given its epoch's real bits.
+
+    Core's ``GetNextWorkRequired`` on chains with the 20-minute rule walks back past blocks
+    that carry the pow-limit bits (stopping at the epoch's first block) and uses the bits found
+    there: that is the difficulty the network is really at. Doing the same here keeps one
+    minimum-difficulty tip from reading as a 99.99% difficulty drop and a hashrate collapse.
+    A min-difficulty block with no earlier real bits in the fetched history keeps its own.
+    """
+    if not params.min_difficulty_blocks:
+        return list(headers)
+    limit_bits = target_to_bits(params.pow_limit)
+    out: list[Header] = []
+    real: int | None = None
+    for height, time, bits in headers:
+        if height % EPOCH_BLOCKS == 0 or bits != limit_bits:
+            real = bits
+            out.append((height, time, bits))
+        else:
+            out.append((height, time, real if real is not None else bits))
+    return out
 
 
 def retarget_change_percent(old_bits: int, new_bits: int) -> float:

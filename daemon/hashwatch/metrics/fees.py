@@ -53,7 +53,7 @@ def render(snapshot: Snapshot) -> Iterator[Metric]:
         for w in section.block_windows:
             share.add_metric([name, str(w.window)], w.fee_share_ratio)
             block_total.add_metric([name, str(w.window)], w.mean_total_fee_sat)
-            for p, rate in zip(PERCENTILES, w.percentiles_sat_per_vb, strict=False):
+            for p, rate in zip(PERCENTILES, w.percentiles_sat_per_vb or (), strict=False):
                 block_pct.add_metric([name, str(w.window), str(p)], rate)
     yield from (
         hist,

@@ -2,8 +2,11 @@
 
 Kept apart from the mempool bookkeeping so the algorithm is readable on its own.  The
 score of a transaction is min(own fee rate, fee rate of the package of it and its not yet
-selected ancestors) -- Core's CompareTxMemPoolEntryByAncestorFee.  Scores are refreshed
-lazily: a popped entry whose package changed is pushed back with its new score.
+selected ancestors), both per *weight* as Core's block builder ranks chunks (FeePerWeight).
+Scores are refreshed lazily: a popped entry whose package changed is pushed back with its new
+score.  The fit test and the stopping rule are Core's BlockAssembler::addChunks: a package fits
+while the block weight stays below the limit, a misfit is skipped, and the block is closed only
+after more than 1,000 misfits in a row once it is within 4,000 WU of full.
 """
 
 from __future__ import annotations
@@ -43,21 +46,29 @@ def _package(entries: dict, tx: _Entry, selected: set[str]) -> list:
     return out
 
 
+MAX_CONSECUTIVE_FAILURES = 1000
+BLOCK_FULL_ENOUGH_WEIGHT_DELTA = 4000
+
+
 def _score(pkg: list) -> tuple[float, int, int]:
+    """(score in sat/WU, fee, vsize) of a package whose first member is the candidate."""
     fee = sum(e.fee for e in pkg)
-    vsize = sum(e.vsize for e in pkg)
-    own = pkg[0].fee / pkg[0].vsize
-    return min(own, fee / vsize), fee, vsize
+    weight = sum(e.weight for e in pkg)
+    own = pkg[0].fee / pkg[0].weight
+    return min(own, fee / weight), fee, sum(e.vsize for e in pkg)
 
 
 def select_packages(entries: dict, max_weight: int, min_rate_sat_kvb: float = 1.0,
                     only: Iterable | None = None) -> list[list]:
-    """Packages (each parents-first) in the order Core's BlockAssembler would add them."""
+    """Packages (each parents-first) in the order Core's BlockAssembler would add them.
+
+    ``max_weight`` is the weight available to transactions (4,000,000 less the reserve).
+    """
     pool = entries.values() if only is None else only
     heap = []
     for e in pool:
-        own = e.fee / e.vsize
-        score = own if e.anc_count == 1 else min(own, e.anc_fee / e.anc_size)
+        own = e.fee / e.weight
+        score = own if e.anc_count == 1 else _score(_package(entries, e, set()))[0]
         heap.append((-score, e.txid))
     heapq.heapify(heap)
     selected: set[str] = set()
@@ -80,9 +91,10 @@ def select_packages(entries: dict, max_weight: int, min_rate_sat_kvb: float = 1.
         if fee * 1000 < min_rate_sat_kvb * vsize:
             break
         pkg_weight = sum(e.weight for e in pkg)
-        if weight + pkg_weight > max_weight:
+        if weight + pkg_weight >= max_weight:  # Core: reserve + block + chunk >= max fails
             failures += 1
-            if failures > 1000 and weight > max_weight - 4000:
+            if (failures > MAX_CONSECUTIVE_FAILURES
+                    and weight > max_weight - BLOCK_FULL_ENOUGH_WEIGHT_DELTA):
                 break
             continue
         failures = 0

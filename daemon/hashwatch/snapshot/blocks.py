@@ -23,9 +23,10 @@ class BlockRecord:
     subsidy_sat: int  # getblockstats subsidy
     tx_count: int  # including the coinbase
     total_weight: int  # weight units
-    # getblockstats feerate_percentiles: 10th, 25th, 50th, 75th, 90th, in sat/vB
-    feerate_percentiles_sat_per_vb: tuple[float, float, float, float, float]
-    avg_feerate_sat_per_vb: float
+    # getblockstats feerate_percentiles: 10th, 25th, 50th, 75th, 90th, in sat/vB; None for a
+    # coinbase-only block (no fee rate exists; Core answers zeros)
+    feerate_percentiles_sat_per_vb: tuple[float, float, float, float, float] | None
+    avg_feerate_sat_per_vb: float | None
     coinbase_text: str  # printable ASCII of the coinbase scriptSig (pool tags live here)
     payout_addresses: tuple[str, ...]  # addresses of the coinbase outputs
 

@@ -9,11 +9,11 @@ the collector: rows from the fork point up are dropped and fetched again.
 from __future__ import annotations
 
 import json
-import threading
+import sqlite3
 from pathlib import Path
 
 from ..snapshot.blocks import BlockRecord
-from .sqlite import open_db
+from .sqlite import CacheDB, transaction
 
 _COLUMNS = (
     "height, hash, time, total_fee_sat, subsidy_sat, tx_count, total_weight, percentiles, "
@@ -26,14 +26,7 @@ class BlockStore:
 
     def __init__(self, path: Path):
         self.path = path
-        self._lock = threading.Lock()
-        self._db = open_db(path)
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS blocks (height INTEGER PRIMARY KEY, hash TEXT NOT NULL, "
-            "time INTEGER, total_fee_sat INTEGER, subsidy_sat INTEGER, tx_count INTEGER, "
-            "total_weight INTEGER, percentiles TEXT, avg_feerate REAL, coinbase_text TEXT, "
-            "payout_addresses TEXT)"
-        )
+        self._cache = CacheDB(path, _init)
 
     def put(self, records: list[BlockRecord]) -> None:
         rows = [
@@ -45,35 +38,41 @@ class BlockStore:
                 r.subsidy_sat,
                 r.tx_count,
                 r.total_weight,
-                json.dumps(list(r.feerate_percentiles_sat_per_vb)),
+                None if r.feerate_percentiles_sat_per_vb is None
+                else json.dumps(list(r.feerate_percentiles_sat_per_vb)),
                 r.avg_feerate_sat_per_vb,
                 r.coinbase_text,
                 json.dumps(list(r.payout_addresses)),
             )  # fmt: skip
             for r in records
         ]
-        with self._lock:
-            self._db.execute("BEGIN")
-            self._db.executemany(
-                f"INSERT OR REPLACE INTO blocks ({_COLUMNS}) VALUES ({','.join('?' * 11)})", rows
-            )
-            self._db.execute("COMMIT")
+
+        def write(db: sqlite3.Connection) -> None:
+            with transaction(db):
+                db.executemany(
+                    f"INSERT OR REPLACE INTO blocks ({_COLUMNS}) VALUES ({','.join('?' * 11)})",
+                    rows,
+                )
+
+        self._cache.run(write)
 
     def hashes(self) -> dict[int, str]:
         """height -> hash of every stored row."""
-        with self._lock:
-            return {h: x for h, x in self._db.execute("SELECT height, hash FROM blocks")}
+        return self._cache.run(
+            lambda db: {h: x for h, x in db.execute("SELECT height, hash FROM blocks")}
+        )
 
     def load(self, low: int, high: int) -> list[BlockRecord]:
         """Rows with ``low <= height <= high``, ascending."""
-        with self._lock:
-            rows = self._db.execute(
+        rows = self._cache.run(
+            lambda db: db.execute(
                 f"SELECT {_COLUMNS} FROM blocks WHERE height BETWEEN ? AND ? ORDER BY height",
                 (low, high),
             ).fetchall()
+        )
         out = []
         for row in rows:
-            pct = tuple(float(x) for x in json.loads(row[7]))
+            pct = None if row[7] is None else tuple(float(x) for x in json.loads(row[7]))
             out.append(
                 BlockRecord(
                     height=row[0],
@@ -93,13 +92,24 @@ class BlockStore:
 
     def drop_from(self, height: int) -> int:
         """Delete rows at and above ``height`` (a reorg's fork point); return how many."""
-        with self._lock:
-            return self._db.execute("DELETE FROM blocks WHERE height >= ?", (height,)).rowcount
+        return self._cache.run(lambda db: _delete(db, "height >= ?", height))
 
     def prune_below(self, height: int) -> int:
-        with self._lock:
-            return self._db.execute("DELETE FROM blocks WHERE height < ?", (height,)).rowcount
+        return self._cache.run(lambda db: _delete(db, "height < ?", height))
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        self._cache.close()
+
+
+def _init(db: sqlite3.Connection) -> None:
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS blocks (height INTEGER PRIMARY KEY, hash TEXT NOT NULL, "
+        "time INTEGER, total_fee_sat INTEGER, subsidy_sat INTEGER, tx_count INTEGER, "
+        "total_weight INTEGER, percentiles TEXT, avg_feerate REAL, coinbase_text TEXT, "
+        "payout_addresses TEXT)"
+    )
+
+
+def _delete(db: sqlite3.Connection, where: str, height: int) -> int:
+    with transaction(db):
+        return db.execute(f"DELETE FROM blocks WHERE {where}", (height,)).rowcount

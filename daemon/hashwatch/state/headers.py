@@ -12,12 +12,13 @@ it owns its connection, has a single writer (the node's ``headers`` job) and use
 from __future__ import annotations
 
 import sqlite3
-import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
-from .sqlite import open_db
+from .sqlite import CacheDB, transaction
+
+T = TypeVar("T")
 
 SCHEMA_VERSION = 1
 
@@ -47,35 +48,31 @@ class HeadersStore:
 
     def __init__(self, path: Path | str):
         self.path = Path(path)
-        self._lock = threading.Lock()
-        self._db = open_db(path)
-        with self._lock:
-            version = self._db.execute("PRAGMA user_version").fetchone()[0]
-            if version not in (0, SCHEMA_VERSION):
-                # An unknown layout is only a cache: start again rather than misread it.
-                self._db.execute("DROP TABLE IF EXISTS headers")
-            self._db.execute(_SCHEMA)
-            self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        self._cache = CacheDB(path, _init)
+
+    def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        return self._cache.run(fn)
 
     # -- reads --------------------------------------------------------------------------------
 
     def bounds(self) -> tuple[int, int] | None:
         """(lowest, highest) stored height, or None when empty."""
-        with self._lock:
-            lo, hi = self._db.execute("SELECT MIN(height), MAX(height) FROM headers").fetchone()
+        lo, hi = self._run(
+            lambda db: db.execute("SELECT MIN(height), MAX(height) FROM headers").fetchone()
+        )
         return None if lo is None else (int(lo), int(hi))
 
     def count(self) -> int:
-        with self._lock:
-            return int(self._db.execute("SELECT COUNT(*) FROM headers").fetchone()[0])
+        return int(self._run(lambda db: db.execute("SELECT COUNT(*) FROM headers").fetchone()[0]))
 
     def get(self, height: int) -> StoredHeader | None:
-        with self._lock:
-            row = self._db.execute(
+        row = self._run(
+            lambda db: db.execute(
                 "SELECT height, hash, prev_hash, time, bits, chainwork FROM headers "
                 "WHERE height = ?",
                 (height,),
             ).fetchone()
+        )
         return StoredHeader(*row) if row else None
 
     def tip(self) -> StoredHeader | None:
@@ -84,25 +81,30 @@ class HeadersStore:
 
     def hashes(self, low: int, high: int) -> dict[int, str]:
         """Stored hashes for heights ``low..high`` (inclusive)."""
-        with self._lock:
-            rows = self._db.execute(
+        rows = self._run(
+            lambda db: db.execute(
                 "SELECT height, hash FROM headers WHERE height BETWEEN ? AND ?", (low, high)
             ).fetchall()
+        )
         return {int(h): str(x) for h, x in rows}
 
     def all(self) -> list[StoredHeader]:
-        with self._lock:
-            rows = self._db.execute(
+        rows = self._run(
+            lambda db: db.execute(
                 "SELECT height, hash, prev_hash, time, bits, chainwork FROM headers "
                 "ORDER BY height"
             ).fetchall()
+        )
         return [StoredHeader(*r) for r in rows]
 
     def points(self) -> list[tuple[int, int, int]]:
         """(height, time, bits) ascending: the input of the difficulty indicators."""
-        with self._lock:
-            rows = self._db.execute("SELECT height, time, bits FROM headers ORDER BY height")
-            return [(int(h), int(t), int(b)) for h, t, b in rows.fetchall()]
+        rows = self._run(
+            lambda db: db.execute(
+                "SELECT height, time, bits FROM headers ORDER BY height"
+            ).fetchall()
+        )
+        return [(int(h), int(t), int(b)) for h, t, b in rows]
 
     # -- writes -------------------------------------------------------------------------------
 
@@ -111,31 +113,38 @@ class HeadersStore:
         rows = [tuple(h) for h in headers]
         if not rows:
             return 0
-        with self._lock, self._transaction():
-            self._db.executemany(
-                "INSERT OR REPLACE INTO headers (height, hash, prev_hash, time, bits, chainwork) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                rows,
-            )
+
+        def write(db: sqlite3.Connection) -> None:
+            with transaction(db):
+                db.executemany(
+                    "INSERT OR REPLACE INTO headers "
+                    "(height, hash, prev_hash, time, bits, chainwork) VALUES (?, ?, ?, ?, ?, ?)",
+                    rows,
+                )
+
+        self._run(write)
         return len(rows)
+
+    def _delete(self, where: str, args: tuple = ()) -> int:
+        def write(db: sqlite3.Connection) -> int:
+            with transaction(db):
+                return db.execute(f"DELETE FROM headers {where}", args).rowcount
+
+        return self._run(write)
 
     def rollback_to(self, height: int) -> int:
         """Delete every header above ``height`` (a reorg's fork point); returns how many."""
-        with self._lock, self._transaction():
-            return self._db.execute("DELETE FROM headers WHERE height > ?", (height,)).rowcount
+        return self._delete("WHERE height > ?", (height,))
 
     def prune_below(self, height: int) -> int:
         """Delete headers below ``height`` (outside the history window); returns how many."""
-        with self._lock, self._transaction():
-            return self._db.execute("DELETE FROM headers WHERE height < ?", (height,)).rowcount
+        return self._delete("WHERE height < ?", (height,))
 
     def clear(self) -> int:
-        with self._lock, self._transaction():
-            return self._db.execute("DELETE FROM headers").rowcount
+        return self._delete("")
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        self._cache.close()
 
     def __enter__(self) -> HeadersStore:
         return self
@@ -143,18 +152,11 @@ class HeadersStore:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _transaction(self) -> _Transaction:
-        return _Transaction(self._db)
 
-
-class _Transaction:
-    """BEGIN IMMEDIATE ... COMMIT, ROLLBACK on error (autocommit connection)."""
-
-    def __init__(self, db: sqlite3.Connection):
-        self._db = db
-
-    def __enter__(self) -> None:
-        self._db.execute("BEGIN IMMEDIATE")
-
-    def __exit__(self, exc_type: object, *rest: object) -> None:
-        self._db.execute("ROLLBACK" if exc_type else "COMMIT")
+def _init(db: sqlite3.Connection) -> None:
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    if version not in (0, SCHEMA_VERSION):
+        # An unknown layout is only a cache: start again rather than misread it.
+        db.execute("DROP TABLE IF EXISTS headers")
+    db.execute(_SCHEMA)
+    db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")

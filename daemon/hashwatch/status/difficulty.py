@@ -24,7 +24,22 @@ def format_hashrate(hps: float) -> str:
 
 
 def format_difficulty(d: float) -> str:
-    return f"{d / 1e12:,.2f} T" if d >= 1e9 else f"{d:.6g}"
+    """Readable at every scale: ``126.27 T`` on mainnet, ``4.65661e-10`` on regtest.
+
+    A fixed number of decimals would print regtest's 4.66e-10 as "0" or "0.00 T".
+    """
+    if d >= 1e9:
+        return f"{d / 1e12:,.2f} T"
+    if d >= 1e3:
+        return f"{d:,.0f}"
+    return f"{d:.6g}"
+
+
+def format_age(seconds: float) -> str:
+    """``42 s ago``; a time ahead of the local clock says so instead of ``-42 s ago``."""
+    if seconds >= 0:
+        return f"{seconds:,.0f} s ago"
+    return f"{-seconds:,.0f} s in the future (node time ahead of this clock)"
 
 
 def _when(t: float, now: float) -> str:

@@ -6,7 +6,9 @@ cost profile? Missing inputs are named (no price, no blocks yet) instead of prin
 
 from __future__ import annotations
 
+from ..collect.economics import REGTEST_NOTE
 from ..snapshot.store import NodeSnapshot, Snapshot
+from .difficulty import format_difficulty
 
 
 def _usd(v: float) -> str:
@@ -38,7 +40,10 @@ def rows(node: NodeSnapshot, snapshot: Snapshot, now: float | None = None) -> li
         out.append(price)
     section = node.economics
     if section is None:
-        out.append(("hashprice", "not computed yet (needs node status and recent blocks)"))
+        if node.status is not None and node.status.chain == "regtest":
+            out.append(("hashprice", REGTEST_NOTE))
+        else:
+            out.append(("hashprice", "not computed yet (needs node status and recent blocks)"))
         return out
     usd = section.hashprice_usd_per_phs_day if section.usd_fresh(now) else None
     hp = f"{section.hashprice_btc_per_phs_day:.8f} BTC/PH/s/day"
@@ -47,7 +52,8 @@ def rows(node: NodeSnapshot, snapshot: Snapshot, now: float | None = None) -> li
     out.append(("hashprice", hp))
     out.append((
         "hashprice inputs",
-        f"difficulty {section.difficulty / 1e12:.2f} T, subsidy {section.subsidy_sat / 1e8:g} BTC, "
+        f"difficulty {format_difficulty(section.difficulty)}, "
+        f"subsidy {section.subsidy_sat / 1e8:g} BTC, "
         f"mean fees {section.mean_fee_sat / 1e8:.8f} BTC over {section.fee_blocks} blocks",
     ))
     for r in section.scenarios:

@@ -46,9 +46,14 @@ def rows(node: NodeSnapshot, snapshot: Snapshot) -> list[tuple[str, str]]:
         )
         out.append(("estimatesmartfee", f"{text} sat/vB"))
     for w in section.block_windows:
+        rate = (
+            f"median rate {w.percentiles_sat_per_vb[2]:.1f} sat/vB"
+            if w.percentiles_sat_per_vb is not None
+            else "no fee rate (coinbase-only blocks)"
+        )
         out.append((
             f"mined fees last {w.window}",
             f"{w.fee_share_ratio * 100:.2f}% of reward, {_sat(w.mean_total_fee_sat)} per block, "
-            f"median rate {w.percentiles_sat_per_vb[2]:.1f} sat/vB",
+            f"{rate}",
         ))  # fmt: skip
     return out

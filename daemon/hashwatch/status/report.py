@@ -17,6 +17,7 @@ from ..config import Config
 from ..daemon import Daemon
 from ..safetext import safe_text
 from ..snapshot.store import NodeSnapshot, NodeStatus, Snapshot
+from .difficulty import format_age, format_difficulty
 
 
 def _fmt_time(t: float) -> str:
@@ -31,10 +32,10 @@ def base_rows(node: NodeSnapshot, now: float) -> list[tuple[str, str]]:
         ("chain", s.chain),
         ("version", f"{s.subversion} ({s.version})"),
         ("blocks / headers", f"{s.blocks:,} / {s.headers:,}"),
-        ("best block", f"{_fmt_time(s.best_block_time)} ({now - s.best_block_time:,.0f} s ago)"),
+        ("best block", f"{_fmt_time(s.best_block_time)} ({format_age(now - s.best_block_time)})"),
         ("initial block download", "yes" if s.initial_block_download else "no"),
         ("verification progress", f"{s.verification_progress * 100:.2f} %"),
-        ("difficulty", f"{s.difficulty:,.0f} ({s.difficulty / 1e12:.2f} T)"),
+        ("difficulty", format_difficulty(s.difficulty)),
         ("peers", f"{s.connections} ({s.connections_in} in, {s.connections_out} out)"),
         (
             "mempool",
