@@ -73,6 +73,8 @@ def build_clients(config: Config, metrics: DaemonMetrics | None) -> dict[str, No
             node_auth(node),
             timeout=node.timeout_seconds,
             observer=metrics.rpc_observer(node.name) if metrics else None,
+            max_answer_bytes=node.rpc_max_answer_bytes,
+            idle_seconds=node.rpc_idle_seconds,
         )
         for node in config.nodes
     }
