@@ -121,6 +121,7 @@ class Daemon:
         self.registry = registry if registry is not None else CollectorRegistry()
         self.metrics = DaemonMetrics(self.registry)
         self.clients = build_clients(config, self.metrics)
+        self.metrics.watch_clients(self.clients)
         self.store = SnapshotStore((n.name for n in config.nodes), clock=clock)
         self.state_dir = Path(config.state_dir)
         self.state_dir.mkdir(parents=True, exist_ok=True)

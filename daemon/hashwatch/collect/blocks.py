@@ -115,6 +115,9 @@ class BlocksJob:
         self._lock = threading.Lock()
         self._use_getrawtransaction = True
         self._unavailable: set[int] = set()  # heights the node cannot serve (pruned)
+        # the best block hash when the window was last complete: an idle node costs one
+        # ``getbestblockhash`` per run instead of a tip query and a batch of 16 getblockhash
+        self._done_at: str | None = None
 
     @property
     def store(self) -> BlockStore:
@@ -124,9 +127,12 @@ class BlocksJob:
 
     def run(self) -> None:
         with self._lock:
-            tip = int(self.client.call("getblockcount"))
+            tip, best, prev = self._tip()
+            if best is not None and best == self._done_at:
+                return  # same tip, window complete: the published section still holds
             low = max(0, tip - self.window + 1)
-            self._drop_reorged(tip)
+            if best is None or not self._extends_stored(tip, best, prev):
+                self._drop_reorged(tip)
             self.store.prune_below(low)
             have = self.store.hashes()
             missing = [
@@ -139,6 +145,31 @@ class BlocksJob:
                 log.info("event=blocks_fetched node=%s count=%d tip=%d", self.node, len(todo), tip)
             records = contiguous_tail(self.store.load(low, tip), tip)
             self.ctx.store.set_section(self.node, "blocks", RecentBlocks(records))
+            complete = len(missing) <= len(todo) and self.store.hashes().get(tip) == best
+            self._done_at = best if complete else None
+
+    def _tip(self) -> tuple[int, str | None, Any]:
+        """(height, hash, parent hash) of the node's tip; hashes None for a node without
+        ``getbestblockhash`` (then every run checks for reorgs by height)."""
+        try:
+            best = str(self.client.call("getbestblockhash"))
+        except NodeError as exc:
+            if exc.code != RPC_METHOD_NOT_FOUND:
+                raise
+            return int(self.client.call("getblockcount")), None, None
+        header = self.client.call("getblockheader", best, True)
+        return int(header["height"]), best, header.get("previousblockhash")
+
+    def _extends_stored(self, tip: int, best: str, prev: Any) -> bool:
+        """True when the stored rows are on the chain ending at ``best`` without asking more.
+
+        The tip itself stored, or the stored top one below it being the tip's parent (a new
+        block), with nothing stored above the tip: a block hash commits to all its ancestors.
+        """
+        have = self.store.hashes()
+        if not have or max(have) > tip:
+            return not have
+        return have.get(tip) == best or (max(have) == tip - 1 and have[tip - 1] == prev)
 
     def _drop_reorged(self, tip: int) -> None:
         have = self.store.hashes()

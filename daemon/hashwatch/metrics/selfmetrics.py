@@ -7,6 +7,8 @@ The registry is passed in (tests use a fresh ``CollectorRegistry()``).
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+
 from prometheus_client import (
     CollectorRegistry,
     Counter,
@@ -15,8 +17,11 @@ from prometheus_client import (
     disable_created_metrics,
 )
 
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
 from . import PREFIX
-from ..node.rpc import Observer
+from ..node.rpc import NodeClient, Observer
 
 # Few buckets on purpose: every bucket is one sample per (node, method) or (node, job) in each
 # scrape, and rendering them was a third of a scrape's time (the dashboards only take a p95).
@@ -44,13 +49,13 @@ class DaemonMetrics:
         )
         self.rpc_sent = Counter(
             PREFIX + "rpc_sent_bytes",
-            "Request body bytes sent to the node.",
+            "Bytes sent to the node's RPC port: request lines, headers and bodies.",
             ["node"],
             registry=registry,
         )
         self.rpc_received = Counter(
             PREFIX + "rpc_received_bytes",
-            "Response body bytes received from the node.",
+            "Bytes received from the node's RPC port: status lines, headers and bodies.",
             ["node"],
             registry=registry,
         )
@@ -77,6 +82,12 @@ class DaemonMetrics:
             registry=registry,
         )
 
+        self._registry = registry
+
+    def watch_clients(self, clients: Mapping[str, NodeClient]) -> None:
+        """Export each client's connection health (reconnects, ZMQ stream, mempool resyncs)."""
+        self._registry.register(NodeHealthCollector(clients))
+
     def rpc_observer(self, node: str) -> Observer:
         """The hook :class:`~hashwatch.node.rpc.NodeClient` calls after every round trip."""
 
@@ -93,3 +104,70 @@ class DaemonMetrics:
                 self.rpc_received.labels(node).inc(received)
 
         return observe
+
+
+class NodeHealthCollector(Collector):
+    """Reads :class:`~hashwatch.node.health.NodeHealth` and the clients' reconnect counts.
+
+    Why a collector: the counts live in the node layer (updated by the ZMQ listener thread and
+    the mempool job without touching prometheus-client), and are read only at scrape time.
+    ZMQ series exist only for nodes with a ZMQ listener.
+    """
+
+    def __init__(self, clients: Mapping[str, NodeClient]):
+        self.clients = clients
+
+    def describe(self) -> Iterator[Metric]:
+        return iter(())  # unchecked: series appear with the nodes
+
+    def collect(self) -> Iterator[Metric]:
+        reconnects = CounterMetricFamily(
+            PREFIX + "rpc_reconnects",
+            "RPC keep-alive connections replaced: reason=idle (idle past rpc_idle_seconds, "
+            "before use) or stale (closed by the node, e.g. -rpcservertimeout; request resent).",
+            labels=["node", "reason"],
+        )
+        messages = CounterMetricFamily(
+            PREFIX + "zmq_messages_received",
+            "ZMQ messages received from the node, by topic.",
+            labels=["node", "topic"],
+        )
+        gaps = CounterMetricFamily(
+            PREFIX + "zmq_sequence_gaps",
+            "Gaps in a ZMQ topic's message counter: messages the node published and we lost.",
+            labels=["node", "topic"],
+        )
+        last = GaugeMetricFamily(
+            PREFIX + "zmq_last_message_time_seconds",
+            "When the last ZMQ message of the topic arrived, unix seconds (absent before one).",
+            labels=["node", "topic"],
+        )
+        resyncs = CounterMetricFamily(
+            PREFIX + "mempool_resyncs",
+            "Mempool model resyncs (one txid listing each), by reason: zmq_gap, sequence_gap, "
+            "drift, reorg, block_gone, mode_switch.",
+            labels=["node", "reason"],
+        )
+        seq_gaps = CounterMetricFamily(
+            PREFIX + "mempool_sequence_gaps",
+            "Mempool events lost without a ZMQ counter gap, seen as a jump in the node's "
+            "mempool sequence that no block explains.",
+            labels=["node"],
+        )
+        for name, client in sorted(self.clients.items()):
+            for reason in ("idle", "stale"):
+                reconnects.add_metric([name, reason], client.reconnects[reason])
+            health = client.health
+            for reason, n in sorted(health.mempool_resyncs.items()):
+                resyncs.add_metric([name, reason], n)
+            if not health.zmq_topics:
+                continue
+            seq_gaps.add_metric([name], health.mempool_sequence_gaps)
+            topics = sorted(set(health.zmq_topics) | set(health.zmq_messages))
+            for topic in topics:
+                messages.add_metric([name, topic], health.zmq_messages[topic])
+                gaps.add_metric([name, topic], health.zmq_gaps[topic])
+                at = health.zmq_last_message_time.get(topic)
+                if at is not None:
+                    last.add_metric([name, topic], at)
+        yield from (reconnects, messages, gaps, last, resyncs, seq_gaps)
