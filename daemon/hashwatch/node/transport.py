@@ -64,6 +64,10 @@ class Connection:
         self.bytes_in = 0
         self.reconnects = {"idle": 0, "stale": 0}
 
+    def idle_for(self) -> float:
+        """Seconds since the last answer completed on this connection."""
+        return time.monotonic() - self.last_used
+
     # -- lifecycle ------------------------------------------------------------------------------
 
     def close(self) -> None:
