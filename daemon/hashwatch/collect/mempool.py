@@ -154,8 +154,10 @@ class MempoolSync:
         del listing
         if reload:
             self.model = MempoolModel()  # entries refetched: their parent links changed
-        elif self.model.sequence == sequence and not self.model.pending:
-            return  # nothing changed since the last listing
+        elif not self.use_events and self.model.sequence == sequence and not self.model.pending:
+            # nothing changed since the last listing (in event mode the sequence came from
+            # events, and equal numbers do not prove that none was lost)
+            return
         before, first = len(self.model), self.model.sequence is None
         fetch = self.model.apply_listing(map(txid_key, txids), sequence)
         self._reloaded = reload or len(fetch) > 10_000
