@@ -127,9 +127,14 @@ class BlocksJob:
 
     def run(self) -> None:
         with self._lock:
-            tip, best, prev = self._tip()
+            best = self._best()
             if best is not None and best == self._done_at:
                 return  # same tip, window complete: the published section still holds
+            if best is None:
+                tip, prev = int(self.client.call("getblockcount")), None
+            else:
+                header = self.client.call("getblockheader", best, True)
+                tip, prev = int(header["height"]), header.get("previousblockhash")
             low = max(0, tip - self.window + 1)
             if best is None or not self._extends_stored(tip, best, prev):
                 self._drop_reorged(tip)
@@ -148,17 +153,15 @@ class BlocksJob:
             complete = len(missing) <= len(todo) and self.store.hashes().get(tip) == best
             self._done_at = best if complete else None
 
-    def _tip(self) -> tuple[int, str | None, Any]:
-        """(height, hash, parent hash) of the node's tip; hashes None for a node without
-        ``getbestblockhash`` (then every run checks for reorgs by height)."""
+    def _best(self) -> str | None:
+        """The node's best block hash; None for a node without ``getbestblockhash`` (then
+        every run asks for the height and checks for reorgs)."""
         try:
-            best = str(self.client.call("getbestblockhash"))
+            return str(self.client.call("getbestblockhash"))
         except NodeError as exc:
             if exc.code != RPC_METHOD_NOT_FOUND:
                 raise
-            return int(self.client.call("getblockcount")), None, None
-        header = self.client.call("getblockheader", best, True)
-        return int(header["height"]), best, header.get("previousblockhash")
+            return None
 
     def _extends_stored(self, tip: int, best: str, prev: Any) -> bool:
         """True when the stored rows are on the chain ending at ``best`` without asking more.
