@@ -40,3 +40,28 @@ def test_poll_path_reloads_on_reorg_but_not_on_a_new_block(sim_factory, caplog):
     sim.mine(1)
     sync.sync()
     assert client.health.mempool_resyncs == {"reorg": 1}
+
+
+def test_poll_path_after_invalidateblock_equals_getrawmempool(rpc_backend, caplog):
+    """Shared by the simulator and a real node (BITCOIND). On the real node the later payments
+    may spend a coinbase that the invalidated block had made mature: Core drops them from the
+    mempool while the block's own transactions come back."""
+    b = rpc_backend
+    client = NodeClient("n1", b.rpc_url, NodeAuth(cookie_file=b.cookie_path))
+    sync = MempoolSync(client)
+    caplog.set_level(logging.INFO, logger="hashwatch")
+    for rate in (2, 5, 8):
+        b.send_at_feerate(rate)
+    block = b.mine(1)[0]
+    for rate in (3, 6, 9):
+        b.send_at_feerate(rate)
+    sync.sync()
+    assert sync.model.normalized() == MempoolModel.from_verbose(
+        b.rpc("getrawmempool", True)).normalized()
+    b.rpc("invalidateblock", block)  # the tip goes back: not a child of the tip seen last
+    sync.sync()
+    want = MempoolModel.from_verbose(b.rpc("getrawmempool", True)).normalized()
+    assert len(want) >= 3  # at least the invalidated block's transactions are back
+    assert sync.model.normalized() == want
+    assert client.health.mempool_resyncs == {"reorg": 1}
+    assert "event=mempool_reorg node=n1" in caplog.text
