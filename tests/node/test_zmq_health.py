@@ -9,7 +9,9 @@ The drift check alone would not see 5 lost transactions (its tolerance is 10 + c
 from __future__ import annotations
 
 import logging
+import os
 
+import pytest
 from prometheus_client import CollectorRegistry
 
 from hashwatch.collect.mempool import MempoolSync
@@ -88,3 +90,75 @@ def test_lost_zmq_events_without_counter_gap_resync_and_are_counted(sim_factory,
     assert sample("hashwatch_zmq_messages_received_total", topic="sequence") == \
         health.zmq_messages["sequence"] > 50
     assert sample("hashwatch_zmq_last_message_time_seconds", topic="sequence") > 1.7e9
+
+
+@pytest.fixture(params=["sim", "real"])
+def zmq_backend(request, sim_factory):
+    """A regtest node publishing ``sequence`` and ``hashblock``: the simulator or bitcoind."""
+    if request.param == "sim":
+        from ..conftest import SimBackend
+
+        sim = sim_factory(network="regtest", start_height=101, zmq=True)
+        backend = SimBackend(sim)
+        backend.zmq_url = sim.zmq_url
+        backend.bump = lambda txid: sim.mempool.replace(txid, sim.mempool.entries[txid].fee * 2)
+        yield backend
+        return
+    binary = os.environ.get("BITCOIND")
+    if not binary:
+        pytest.skip("real node: set BITCOIND=/path/to/bitcoind")
+    from ..harness.bitcoind import BitcoindNode
+
+    node = BitcoindNode(binary)
+    try:
+        node.start()
+        node.mine(100)  # mature coinbases: payments below need not chain on each other
+        node.bump = lambda txid: node.rpc("bumpfee", txid)["txid"]
+        yield node
+    finally:
+        node.stop()
+
+
+def test_sequence_accounting_sees_no_loss_in_normal_traffic(zmq_backend, caplog):
+    """Block removals take mempool-sequence numbers silently and RBF removes with R: none of it
+    may look like a loss (on the real node this checks the accounting against Core itself)."""
+    b = zmq_backend
+    client = NodeClient("n1", b.rpc_url, NodeAuth(cookie_file=b.cookie_path))
+    sync = MempoolSync(client, use_events=True)
+    seen: set[str] = set()
+
+    def on_sequence(event) -> None:
+        seen.add(event.hash.hex())
+        sync.on_sequence(event)
+
+    listener = ZmqListener("n1", {"sequence": b.zmq_url, "hashblock": b.zmq_url},
+                           on_sequence=on_sequence, on_gap=sync.on_gap, health=client.health)
+    listener.start()
+    caplog.set_level(logging.INFO, logger="hashwatch")
+
+    def settle(last: str) -> None:
+        wait_for(lambda: last in seen, timeout=20, what=f"ZMQ event for {last[:12]}")
+        for _ in range(3):
+            sync.sync()
+        assert sync.model.normalized() == fresh_of(b)
+
+    try:
+        wait_for(lambda: client.health.zmq_messages["hashblock"] > 0 or b.mine(1) and False,
+                 timeout=20, what="listener receiving")
+        sync.sync()
+        for round_ in range(3):
+            txids = [b.send_at_feerate(2 + i) for i in range(12)]
+            settle(txids[-1])
+            settle(b.bump(txids[0]))  # R for the replaced, A for the replacement
+            settle(b.mine(1)[0])      # C: its transactions leave without R
+            settle(b.send_at_feerate(30))
+    finally:
+        listener.stop()
+    assert client.health.mempool_sequence_gaps == 0
+    assert not client.health.mempool_resyncs
+    assert "event=mempool_sequence_gap" not in caplog.text
+    assert client.health.zmq_gaps["sequence"] == 0
+
+
+def fresh_of(b) -> dict:
+    return MempoolModel.from_verbose(b.rpc("getrawmempool", True)).normalized()
