@@ -137,10 +137,8 @@ class RawServer:
                 buf += data
                 while b"\r\n\r\n" in buf:
                     head, rest = buf.split(b"\r\n\r\n", 1)
-                    length = int(
-                        [h for h in head.split(b"\r\n") if h.lower().startswith(b"content-length")][0]
-                        .split(b":")[1]
-                    )
+                    fields = dict(h.split(b":", 1) for h in head.split(b"\r\n")[1:])
+                    length = int(fields[b"Content-Length"])
                     if len(rest) < length:
                         break
                     buf = rest[length:]

@@ -146,7 +146,7 @@ def test_sequence_accounting_sees_no_loss_in_normal_traffic(zmq_backend, caplog)
         wait_for(lambda: client.health.zmq_messages["hashblock"] > 0 or b.mine(1) and False,
                  timeout=20, what="listener receiving")
         sync.sync()
-        for round_ in range(3):
+        for _ in range(3):
             txids = [b.send_at_feerate(2 + i) for i in range(12)]
             settle(txids[-1])
             settle(b.bump(txids[0]))  # R for the replaced, A for the replacement

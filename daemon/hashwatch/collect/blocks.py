@@ -19,11 +19,11 @@ import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ..node.errors import RPC_METHOD_NOT_FOUND, NodeError
+from ..node.rpc import NodeClient
 from ..snapshot.blocks import BlockRecord, RecentBlocks
 from ..state.blocks import BlockStore
 from .context import DaemonContext, JobSpec
-from ..node.errors import RPC_METHOD_NOT_FOUND, NodeError
-from ..node.rpc import NodeClient
 
 log = logging.getLogger("hashwatch.collect.blocks")
 
@@ -232,8 +232,9 @@ class BlocksJob:
                 "event=getrawtransaction_missing node=%s fallback=getblock_verbosity_2", self.node
             )
             self._use_getrawtransaction = False
-        blocks = self.client.batch([("getblock", (h, 2)) for h in hashes])
-        return [b["tx"][0] for b in blocks]
+        # one block per request: a full block at verbosity 2 is ~10-30 MB, and a batch of them
+        # would pass the answer cap (rpc_max_answer_bytes)
+        return [self.client.call("getblock", h, 2)["tx"][0] for h in hashes]
 
     def close(self) -> None:
         if self._store is not None:

@@ -20,11 +20,11 @@ from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any, TextIO
 
-from .context import DaemonContext, JobSpec
-from ..state.headers import HeadersStore, StoredHeader, store_path
 from ..indicators.difficulty_view import build_view
 from ..node.errors import RPC_METHOD_NOT_FOUND, NodeError
 from ..node.rpc import NodeClient
+from ..state.headers import HeadersStore, StoredHeader, store_path
+from .context import DaemonContext, JobSpec
 
 log = logging.getLogger("hashwatch.collect.headers")
 

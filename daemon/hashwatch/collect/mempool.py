@@ -29,16 +29,16 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from .context import DaemonContext, JobSpec
-from ..state.fees import FeeSampleStore
 from ..indicators.fees import FeeEstimate, build_section, parse_estimate, with_spike
 from ..indicators.mempool_model import MempoolModel, parse_entry, txid_key
 from ..indicators.mempool_projection import max_block_vsize
-from .memory import release_free_memory
 from ..node.errors import RPC_INVALID_ADDRESS_OR_KEY, RPC_METHOD_NOT_FOUND, NodeError
 from ..node.health import NodeHealth
 from ..node.rpc import NodeClient
 from ..node.zmq import SequenceEvent, ZmqListener
+from ..state.fees import FeeSampleStore
+from .context import DaemonContext, JobSpec
+from .memory import release_free_memory
 
 log = logging.getLogger("hashwatch.collect.mempool")
 
@@ -208,7 +208,7 @@ class MempoolSync:
         if expected is None:
             return 0
         jump = 0
-        for _txid, label, number in batch:
+        for _txid, _label, number in batch:
             if number is None or number < expected:  # C/D, or already in the last listing
                 continue
             jump += number - expected

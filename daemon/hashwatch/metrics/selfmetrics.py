@@ -16,12 +16,11 @@ from prometheus_client import (
     Histogram,
     disable_created_metrics,
 )
-
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from . import PREFIX
 from ..node.rpc import NodeClient, Observer
+from . import PREFIX
 
 # Few buckets on purpose: every bucket is one sample per (node, method) or (node, job) in each
 # scrape, and rendering them was a third of a scrape's time (the dashboards only take a p95).

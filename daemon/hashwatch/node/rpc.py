@@ -27,7 +27,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .auth import NodeAuth
-from .health import NodeHealth
 from .errors import (
     RPC_IN_WARMUP,
     NodeAuthError,
@@ -38,6 +37,7 @@ from .errors import (
     NodeWarmingUp,
     RPCError,
 )
+from .health import NodeHealth
 from .transport import Answer, Connection, StaleConnection
 
 # method, seconds (None: an error inside an answered batch), error kind or None, bytes sent,
@@ -176,7 +176,8 @@ class NodeClient:
         ``timeout`` (default: the client's) bounds the whole call: connect, send, receive.
         """
         def payload() -> dict:
-            return {"version": "1.1", "method": method, "params": list(params), "id": next(self._ids)}
+            n = next(self._ids)
+            return {"version": "1.1", "method": method, "params": list(params), "id": n}
 
         return self._with_retry(method, payload, _single, timeout)
 

@@ -25,6 +25,11 @@ MAX_HEAD_BYTES = 64 * 1024  # status line + headers; Core sends ~150 bytes
 _CHUNK = 256 * 1024
 
 
+def _over_cap(cap: int, length: int | None = None) -> NodeProtocolError:
+    size = f"answer of {length} bytes is" if length is not None else "answer"
+    return NodeProtocolError(f"{size} over the cap of {cap} bytes (rpc_max_answer_bytes)")
+
+
 class StaleConnection(ConnectionError):
     """A reused connection was closed by the node before it answered: safe to resend once."""
 
@@ -207,9 +212,7 @@ class _Reader:
                 raise NodeProtocolError("bad Content-Length from node")
             length = int(text)
             if length > cap:
-                raise NodeProtocolError(
-                    f"answer of {length} bytes is over the cap of {cap} bytes (rpc_max_answer_bytes)"
-                )
+                raise _over_cap(cap, length)
             body = self._exactly(length)
         else:
             self.keep_alive = False
@@ -241,7 +244,7 @@ class _Reader:
         buf = self.buf
         while True:
             if len(buf) > cap:
-                raise NodeProtocolError(f"answer over the cap of {cap} bytes (rpc_max_answer_bytes)")
+                raise _over_cap(cap)
             self.sock.settimeout(_left(self.deadline))
             data = self.sock.recv(_CHUNK)
             if not data:
@@ -274,7 +277,7 @@ class _Reader:
                     pass
                 return bytes(out)
             if len(out) + size > cap:
-                raise NodeProtocolError(f"answer over the cap of {cap} bytes (rpc_max_answer_bytes)")
+                raise _over_cap(cap)
             out += self._exactly(size)
             if self._line() != b"":
                 raise NodeProtocolError("bad chunked encoding from node")
