@@ -282,21 +282,33 @@ class NodeClient:
             return self._once(method, payload, read, timeout)
 
     def _exchange(self, body: bytes, deadline: float) -> Answer:
-        """One HTTP exchange; a stale keep-alive connection is replaced and the request resent."""
+        """One HTTP exchange; a stale keep-alive connection is replaced and the request resent.
+
+        Credentials are read again whenever a new socket is opened: the node closes every
+        connection when it restarts, and then its cookie is new.
+        """
         conn, auth_header = self._conn()
-        head = self._head(auth_header, len(body))
+        if conn.will_reconnect():
+            auth_header = self._fresh_auth()
         try:
-            return conn.request(head, body, deadline)
+            return conn.request(self._head(auth_header, len(body)), body, deadline)
         except StaleConnection:
             # Closed by the node while idle (-rpcservertimeout) before any answer byte: the
             # request was not processed, so resending it once is safe. The socket is new, so
             # this second attempt cannot be stale.
             self.reconnects["stale"] += 1
             conn.reconnects["stale"] += 1
+            head = self._head(self._fresh_auth(), len(body))
             try:
                 return conn.request(head, body, deadline)
             except StaleConnection:
                 raise ConnectionResetError("connection closed by node") from None
+
+    def _fresh_auth(self) -> bytes:
+        user, password = self.auth.credentials()
+        header = b"Basic " + base64.b64encode(f"{user}:{password}".encode())
+        self._local.auth_header = header
+        return header
 
     def _once(
         self,

@@ -69,6 +69,10 @@ class Connection:
         self.bytes_in = 0
         self.reconnects = {"idle": 0, "stale": 0}
 
+    def will_reconnect(self) -> bool:
+        """Whether the next request opens a new socket (none yet, or idle past the limit)."""
+        return self.sock is None or (0 < self.idle_seconds < self.idle_for())
+
     def idle_for(self) -> float:
         """Seconds since the last answer completed on this connection."""
         return time.monotonic() - self.last_used
@@ -111,11 +115,7 @@ class Connection:
 
         ``deadline`` is a ``time.monotonic()`` value bounding the whole exchange.
         """
-        if (
-            self.sock is not None
-            and self.idle_seconds > 0
-            and time.monotonic() - self.last_used > self.idle_seconds
-        ):
+        if self.sock is not None and 0 < self.idle_seconds < self.idle_for():
             self.reconnects["idle"] += 1
             self.close()  # the node may be about to close it: do not race its timer
         reused = self.sock is not None and self.used > 0
@@ -171,7 +171,9 @@ class _Reader:
         if not data:
             if reused and not self.got_any:
                 raise StaleConnection("connection closed by node before answering")
-            raise ConnectionResetError("connection closed by node mid-answer")
+            if not self.got_any:
+                raise ConnectionResetError("connection closed by node before answering")
+            raise NodeProtocolError("answer truncated: the node closed the connection mid-answer")
         self.got_any = True
         self.conn.bytes_in += len(data)
         return data
@@ -235,7 +237,9 @@ class _Reader:
             sock.settimeout(_left(self.deadline))
             n = sock.recv_into(view[have:], min(length - have, 4 * _CHUNK))
             if n == 0:
-                raise ConnectionResetError("connection closed by node mid-answer")
+                raise NodeProtocolError(
+                    f"answer truncated: connection closed after {have} of {length} bytes"
+                )
             have += n
             self.conn.bytes_in += n
         return out  # type: ignore[return-value]  # bytearray: json reads it without a copy
