@@ -220,8 +220,9 @@ def test_sim_node_fixture_serves_mainnet_at_925000(sim_node: SimNode) -> None:
 
 def test_idle_keepalive_connection_closed_like_core(
         sim_factory: Callable[..., SimNode]) -> None:
-    """Recorded from Core (fixtures/core/behaviour/idle_connection_closed.json): past -rpcservertimeout
-    the node closes with a FIN and no answer; the next request is written, then EOF."""
+    """Recorded from Core (fixtures/core/behaviour/idle_connection_closed.json): past
+    -rpcservertimeout the node closes with a FIN and no answer; the next request is written,
+    then EOF."""
     import base64
     import socket
     from pathlib import Path
