@@ -162,3 +162,23 @@ def test_sequence_accounting_sees_no_loss_in_normal_traffic(zmq_backend, caplog)
 
 def fresh_of(b) -> dict:
     return MempoolModel.from_verbose(b.rpc("getrawmempool", True)).normalized()
+
+
+def test_mempool_sequence_going_backwards_resyncs_at_once(sim_factory, caplog):
+    """A restarted node numbers its mempool events from 1 again. Events below the model's
+    sequence are normal only right after a listing (it already held them); later they mean
+    the node's counter restarted, and skipping them as "already seen" would lose them."""
+    from hashwatch.node.zmq import SequenceEvent
+
+    sim = sim_factory(network="regtest", start_height=101, mempool_size=20)
+    client = NodeClient("n1", sim.rpc_url, NodeAuth(cookie_file=sim.cookie_path))
+    sync = MempoolSync(client, use_events=True)
+    caplog.set_level(logging.INFO, logger="hashwatch")
+    sync.sync()  # the listing
+    sync.sync()  # events only (none)
+    txid = sim.mempool.add_tx(141, 1410)  # the restarted node's first transaction
+    sync.on_sequence(SequenceEvent(bytes.fromhex(txid), "A", 1))
+    sync.sync()
+    assert client.health.mempool_resyncs == {"sequence_reset": 1}
+    assert "event=mempool_sequence_reset node=n1 events=1" in caplog.text
+    assert sync.model.normalized() == fresh(sim)

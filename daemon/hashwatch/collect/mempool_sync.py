@@ -64,6 +64,7 @@ class MempoolSync:
         self._unexplained = 0  # mempool-sequence numbers skipped and not explained by a block
         self._unexplained_polls = 0
         self._tip: str | None = None  # polling mode: the best block hash seen last
+        self._after_listing = False  # events below the model's sequence are expected once
         self._tip_check = True
         self.resyncs = 0
 
@@ -140,6 +141,7 @@ class MempoolSync:
         self._need_resync, self._reload, self._resync_reason = False, False, "poll"
         self._events.clear()  # all of these are reflected in the listing that follows
         self._unexplained = self._unexplained_polls = 0
+        self._after_listing = True
         try:
             listing = self.client.call("getrawmempool", False, True)
         except NodeError:
@@ -173,7 +175,19 @@ class MempoolSync:
         # Take exactly the events queued now (the listener keeps appending to ``_events``).
         queued, pop = self._events, self._events.popleft
         batch: deque[SequenceEvent] = deque(pop() for _ in range(len(queued)))
-        self._unexplained += self._sequence_jump(batch)
+        jump, backwards = self._sequence_jump(batch)
+        fresh_listing, self._after_listing = self._after_listing, False
+        if backwards and not fresh_listing:
+            # Numbers below the model's can only be events the last listing already held, and
+            # those arrive right after it: later, the node's counter restarted (a restart).
+            log.warning(
+                "event=mempool_sequence_reset node=%s events=%d sequence=%s",
+                self.client.name, backwards, self.model.sequence,
+            )  # fmt: skip
+            self.request_resync("sequence_reset")
+            self._resync()
+            return
+        self._unexplained += jump
         before = len(self.model.entries) + len(self.model.pending)
         applied = 0
         try:
@@ -192,23 +206,28 @@ class MempoolSync:
                     return
         except BaseException:
             queued.extendleft(reversed(batch))  # not applied yet: first in line next poll
+            self._unexplained -= jump  # counted again when the rest is scanned next poll
             raise
         after = len(self.model.entries) + len(self.model.pending)
         self._churn = applied + abs(after - before)
         self._check_sequence()
 
-    def _sequence_jump(self, batch: deque[SequenceEvent]) -> int:
-        """Mempool-sequence numbers skipped by the A/R events of ``batch`` (see module doc)."""
+    def _sequence_jump(self, batch: deque[SequenceEvent]) -> tuple[int, int]:
+        """(numbers skipped, events numbered below the model's) over the A/R events of
+        ``batch`` (see the module doc)."""
         expected = self.model.sequence
         if expected is None:
-            return 0
-        jump = 0
+            return 0, 0
+        jump = backwards = 0
         for _txid, _label, number in batch:
-            if number is None or number < expected:  # C/D, or already in the last listing
+            if number is None:  # C/D
+                continue
+            if number < expected:  # already in the last listing, or the counter restarted
+                backwards += 1
                 continue
             jump += number - expected
             expected = number + 1
-        return jump
+        return jump, backwards
 
     def _check_sequence(self) -> None:
         if self._unexplained <= 0:
