@@ -144,7 +144,7 @@ class NodeHealthCollector(Collector):
         resyncs = CounterMetricFamily(
             PREFIX + "mempool_resyncs",
             "Mempool model resyncs (one txid listing each), by reason: zmq_gap, sequence_gap, "
-            "drift, reorg, block_gone, mode_switch.",
+            "sequence_reset, drift, reorg, block_gone, mode_switch.",
             labels=["node", "reason"],
         )
         seq_gaps = CounterMetricFamily(
