@@ -189,7 +189,7 @@ class _Handler(BaseHTTPRequestHandler):
     def setup(self) -> None:
         # Like Core's -rpcservertimeout: a connection with no request for this long is closed
         # (the stdlib handler closes on a socket timeout while waiting for the request line).
-        self.timeout = self.server.node.rpc_idle_timeout
+        self.timeout = self.server.node.rpc_idle_timeout  # type: ignore[misc]
         super().setup()
         with self.server.conns_lock:
             self.server.conns.add(self.connection)

@@ -101,7 +101,9 @@ def _run_jobs_once(daemon: Daemon) -> dict[str, tuple[str, list[str]]]:
             skipped[node][1].append(spec.name)
             continue
         daemon.run_job_now(spec.name, node)
-        client = daemon.clients.get(node) if node is not None else None
+        if node is None:
+            continue
+        client = daemon.clients.get(node)
         if client is not None and client.last_error_kind in _GIVE_UP_KINDS:
             why = f"not run: the node failed ({client.last_error_kind}) during {spec.name}"
             skipped[node] = (why, [])
