@@ -64,6 +64,8 @@ def build_clients(config: Config, metrics: DaemonMetrics | None) -> dict[str, No
             node_auth(node),
             timeout=node.timeout_seconds,
             observer=metrics.rpc_observer(node.name) if metrics else None,
+            max_answer_bytes=node.rpc_max_answer_bytes,
+            idle_seconds=node.rpc_idle_seconds,
         )
         for node in config.nodes
     }
@@ -96,6 +98,7 @@ class Daemon:
         self.registry = registry if registry is not None else CollectorRegistry()
         self.metrics = DaemonMetrics(self.registry)
         self.clients = build_clients(config, self.metrics)
+        self.metrics.watch_clients(self.clients)
         self.store = SnapshotStore((n.name for n in config.nodes), clock=clock)
         # The last 24 h of a few series in memory, for the page's charts (snapshot/history.py).
         self.history = History(SERIES, history_samples, config.polling.chain_seconds)

@@ -28,17 +28,13 @@ from hashwatch.state.check import StateDirError, check_state_dir
 from hashwatch.state.fees import FeeSampleStore
 from hashwatch.state.headers import HeadersStore, StoredHeader
 
+from ..support.ports import free_port
+
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _run_daemon(tmp_path: Path, state_dir: Path) -> tuple[subprocess.CompletedProcess, int]:
-    port = _free_port()
+    port = free_port()
     cfg = tmp_path / "hashwatch.yml"
     cfg.write_text(
         "nodes:\n  - name: n1\n    url: http://127.0.0.1:1/\n    user: u\n    password: p\n"

@@ -216,3 +216,41 @@ def test_sim_node_fixture_serves_mainnet_at_925000(sim_node: SimNode) -> None:
     info = px.getblockchaininfo()
     assert (info["chain"], info["blocks"], info["bits"]) == ("main", 925_000, "1701d936")
     assert sim_node.rpc_url == f"http://127.0.0.1:{sim_node.port}/"
+
+
+def test_idle_keepalive_connection_closed_like_core(
+        sim_factory: Callable[..., SimNode]) -> None:
+    """Recorded from Core (fixtures/core/behaviour/idle_connection_closed.json): past
+    -rpcservertimeout the node closes with a FIN and no answer; the next request is written,
+    then EOF."""
+    import base64
+    import socket
+    from pathlib import Path
+
+    fx = json.loads((Path(__file__).parents[1] / "fixtures" / "core" / "behaviour"
+                     / "idle_connection_closed.json").read_text())
+    node = sim_factory(network="regtest", start_height=5, rpc_idle_timeout=0.2)
+    body = json.dumps(fx["request"]).encode()
+    auth = base64.b64encode(node.cookie_path.read_text().strip().encode()).decode()
+    req = (f"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+           f"Authorization: Basic {auth}\r\nContent-Length: {len(body)}\r\n\r\n").encode() + body
+    with socket.create_connection(("127.0.0.1", node.port), timeout=5) as sock:
+        sock.sendall(req)
+        answer = b""
+        while b"\r\n\r\n" not in answer or not answer.endswith(b"}"):  # headers, then body
+            chunk = sock.recv(65536)
+            assert chunk, "closed before the answer"
+            answer += chunk
+        assert answer.startswith(b"HTTP/1.1 200 OK")
+        closes = node.stats.idle_closes
+        done = threading.Event()
+        while not done.wait(0.02):  # bounded by pytest-timeout
+            if node.stats.idle_closes > closes:
+                done.set()
+        assert sock.recv(65536) == b""  # FIN, no HTTP answer (Core sends none either)
+        sock.sendall(req)  # the write itself succeeds, as on Core
+        try:
+            data = sock.recv(65536)
+        except ConnectionResetError:
+            data = b""
+        assert data == b""

@@ -70,3 +70,25 @@ def test_zmq_disconnect_message_on_reorg(sim_factory: Callable[..., SimNode]) ->
         assert first[0] == b"sequence" and first[1] == bytes.fromhex(old) + b"D"
     finally:
         sock.close(0)
+
+
+def test_drop_zmq_messages_loses_events_without_a_counter_gap(
+        sim_factory: Callable[..., SimNode]) -> None:
+    """The fault behind "ZMQ silently missing messages": the node's mempool sequence moves on,
+    the topic counter does not show it."""
+    node = sim_factory(network="regtest", start_height=101, zmq=True)
+    sock = _subscriber(node.zmq_url)
+    try:
+        _wait_connected(node, sock)
+        node.mempool.add_tx(141, 1410)
+        _, first, c1 = sock.recv_multipart()
+        node.drop_zmq_messages(3)
+        for _ in range(4):
+            node.mempool.add_tx(141, 1410)
+        _, body, c2 = sock.recv_multipart()
+        assert struct.unpack("<I", c2)[0] == struct.unpack("<I", c1)[0] + 1  # no counter gap
+        seq1 = struct.unpack("<Q", first[33:])[0]
+        assert struct.unpack("<Q", body[33:])[0] == seq1 + 4  # the mempool sequence jumped
+        assert node.zmq.dropped == 3
+    finally:
+        sock.close(0)

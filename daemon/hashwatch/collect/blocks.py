@@ -154,6 +154,9 @@ class BlocksJob:
         self._lock = threading.Lock()
         self._use_getrawtransaction = True
         self._unavailable: set[int] = set()  # heights the node cannot serve (pruned)
+        # the best block hash when the window was last complete: an idle node costs one
+        # ``getbestblockhash`` per run instead of a tip query and a batch of 16 getblockhash
+        self._done_at: str | None = None
 
     @property
     def store(self) -> BlockStore:
@@ -174,9 +177,18 @@ class BlocksJob:
                 raise
 
     def _run(self) -> None:
-        tip = check_height(self.client.call("getblockcount"), "getblockcount")
+        best = self._best()
+        if best is not None and best == self._done_at:
+            return  # same tip, window complete: the published section still holds
+        if best is None:
+            tip, prev = check_height(self.client.call("getblockcount"), "getblockcount"), None
+        else:
+            header = check_mapping(self.client.call("getblockheader", best, True), "getblockheader")
+            tip = check_height(header.get("height"), "getblockheader.height")
+            prev = header.get("previousblockhash")
         low = max(0, tip - self.window + 1)
-        self._drop_reorged(tip)
+        if best is None or not self._extends_stored(tip, best, prev):
+            self._drop_reorged(tip)
         self.store.prune_below(low)
         have = self.store.hashes()
         missing = [
@@ -189,10 +201,33 @@ class BlocksJob:
             log.info("event=blocks_fetched node=%s count=%d tip=%d", self.node, len(todo), tip)
         records = contiguous_tail(self.store.load(low, tip), tip)
         self.ctx.store.set_section(self.node, "blocks", RecentBlocks(records))
+        complete = len(missing) <= len(todo) and self.store.hashes().get(tip) == best
+        self._done_at = best if complete else None
 
     def _node_hashes(self, heights: Sequence[int]) -> list[str]:
         answers = self.client.batch([("getblockhash", (h,)) for h in heights])
         return [check_hash(a, "getblockhash") for a in answers]
+
+    def _best(self) -> str | None:
+        """The node's best block hash; None for a node without ``getbestblockhash`` (then
+        every run asks for the height and checks for reorgs)."""
+        try:
+            return str(self.client.call("getbestblockhash"))
+        except NodeError as exc:
+            if exc.code != RPC_METHOD_NOT_FOUND:
+                raise
+            return None
+
+    def _extends_stored(self, tip: int, best: str, prev: Any) -> bool:
+        """True when the stored rows are on the chain ending at ``best`` without asking more.
+
+        The tip itself stored, or the stored top one below it being the tip's parent (a new
+        block), with nothing stored above the tip: a block hash commits to all its ancestors.
+        """
+        have = self.store.hashes()
+        if not have or max(have) > tip:
+            return not have
+        return have.get(tip) == best or (max(have) == tip - 1 and have[tip - 1] == prev)
 
     def _drop_reorged(self, tip: int) -> None:
         have = self.store.hashes()
@@ -259,10 +294,12 @@ class BlocksJob:
                 "event=getrawtransaction_missing node=%s fallback=getblock_verbosity_2", self.node
             )
             self._use_getrawtransaction = False
-        blocks = self.client.batch([("getblock", (h, 2)) for h in hashes])
-        out: list[dict | None] = []
-        for b in blocks:
-            txs = check_list(check_mapping(b, "getblock").get("tx"), "getblock tx")
+        # one block per request: a full block at verbosity 2 is ~10-30 MB, and a batch of them
+        # would pass the answer cap (rpc_max_answer_bytes)
+        out: list[dict[str, Any] | None] = []
+        for h in hashes:
+            block = check_mapping(self.client.call("getblock", h, 2), "getblock")
+            txs = check_list(block.get("tx"), "getblock tx")
             out.append(dict(check_mapping(txs[0], "coinbase")) if txs else None)
         return out
 

@@ -21,6 +21,7 @@ from itertools import pairwise
 from typing import Any, TextIO
 
 from ..indicators.difficulty_view import build_view
+from ..node.errors import RPC_METHOD_NOT_FOUND, NodeError
 from ..node.rpc import NodeClient
 from ..state import reorg
 from ..state.headers import HeadersStore, StoredHeader
@@ -247,24 +248,43 @@ class HeadersJob:
         self.ctx, self.node, self.client = ctx, node, client
         self.store: HeadersStore | None = None
         self._points: list[tuple[int, int, int]] | None = None
+        # (best block hash, chain) when the store last held the node's whole window: an idle
+        # node then costs one ``getbestblockhash`` per run; the view is still rebuilt (it ages)
+        self._done_at: tuple[str, str] | None = None
+
+    def _best(self) -> str | None:
+        try:
+            return str(self.client.call("getbestblockhash"))
+        except NodeError as exc:
+            if exc.code != RPC_METHOD_NOT_FOUND:
+                raise
+            return None  # a node without it: sync every run
 
     def run(self) -> None:
         cfg = self.ctx.config.difficulty
         if self.store is None:
             self.store = HeadersStore(db_path(self.ctx.state_dir, "headers", self.node))
-        result = backfill(
-            self.client,
-            self.store,
-            blocks_needed=cfg.history_blocks,
-            progress=ProgressReporter(self.node),
-            batch_size=cfg.batch_size,
-        )
-        if result.changed or self._points is None:
-            self._points = self.store.points()
+        best = self._best()
+        if best is not None and self._done_at is not None and self._done_at[0] == best:
+            chain = self._done_at[1]
+        else:
+            result = backfill(
+                self.client,
+                self.store,
+                blocks_needed=cfg.history_blocks,
+                progress=ProgressReporter(self.node),
+                batch_size=cfg.batch_size,
+            )
+            chain = result.chain
+            if result.changed or self._points is None:
+                self._points = self.store.points()
+            top = self.store.get(result.tip_height)
+            self._done_at = (best, chain) if best and top and top.hash == best else None
+        assert self._points is not None
         view = build_view(
             self._points,
             self.ctx.clock(),
-            chain=result.chain,
+            chain=chain,
             windows=cfg.hashrate_windows,
             drawdown_window=cfg.drawdown_window_blocks,
             peak_lookback=cfg.peak_lookback_blocks,

@@ -1,174 +1,30 @@
-"""The ``mempool`` job: keep the mempool model in sync, then publish the ``fees`` section.
+"""The ``mempool`` job: sync the mempool model (:mod:`.mempool_sync`), publish ``fees``.
 
-Why incremental: a verbose mempool listing costs ~500 bytes per transaction; a mainnet poll of
-that kind moves ~100 MB. Here each poll moves the change only:
-- poll path: ``getrawmempool false true`` (txids + mempool sequence, ~67 B per tx: the floor of
-  any poll that lists) diffed against the model, then batched ``getmempoolentry`` for new txids;
-- ZMQ path (node ``zmq_sequence`` configured and published by the node): ``sequence`` events
-  (A/R) are queued by the listener thread and applied here; a block (C) removes its txids
-  (``getblock hash 1``), a disconnect (D), a counter gap or a persistent count drift against
-  ``getmempoolinfo`` triggers one txid listing (resync). No listing in steady state.
+Each run brings the model up to date (ZMQ events where the node publishes ``sequence``, a txid
+listing otherwise), refreshes Core's fee estimates once a minute, builds the ``fees`` section
+and records the fee-spike samples. A ZMQ ``hashblock`` triggers the block-driven jobs at once.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
-from collections import deque
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 from ..indicators.fees import FeeEstimate, build_section, parse_estimate, with_spike
-from ..indicators.mempool_model import MempoolModel, parse_entry, txid_key
 from ..indicators.mempool_projection import max_block_vsize
-from ..node.errors import RPC_INVALID_ADDRESS_OR_KEY, NodeError
+from ..node.errors import NodeError
 from ..node.rpc import NodeClient
-from ..node.zmq import SequenceEvent, ZmqListener
+from ..node.zmq import ZmqListener
 from ..state.fees import FeeSampleStore
 from ..state.sqlite import db_path
 from .context import DaemonContext, JobSpec
 from .memory import release_free_memory
+from .mempool_sync import DRIFT_POLLS, DRIFT_TOLERANCE, MempoolSync
+
+__all__ = ["DRIFT_POLLS", "DRIFT_TOLERANCE", "FeesJob", "MempoolSync", "fetch_estimates",
+           "make_jobs"]
 
 log = logging.getLogger("hashwatch.collect.mempool")
-
-DRIFT_TOLERANCE = 10  # transactions in flight between getmempoolinfo and the ZMQ queue
-DRIFT_POLLS = 3  # resync after this many polls in a row with a larger count difference
-
-
-class MempoolSync:
-    """A :class:`MempoolModel` kept in sync with one node, by polling or by ZMQ events."""
-
-    def __init__(self, client: NodeClient, batch_size: int = 1000, use_events: bool = False):
-        self.client = client
-        self.batch_size = batch_size
-        self.use_events = use_events
-        self.model = MempoolModel()
-        self._events: deque[SequenceEvent] = deque()
-        # The listener's ``on_sequence`` callback is the queue's own ``append``: no Python frame
-        # per event in the listener thread (thousands per poll on a busy mempool).
-        self.on_sequence: Callable[[SequenceEvent], None] = self._events.append
-        self._lock = threading.Lock()
-        self._need_resync = True
-        self._drift = 0
-        self._churn = 0  # adds + removals applied in the last poll: the in-flight bound
-        self._reloaded = False
-        self.resyncs = 0
-
-    # -- listener callbacks (listener thread; keep them quick) --------------------------------
-    # ``on_sequence(event)``: set in ``__init__``.
-
-    def on_gap(self, topic: str, expected: int, got: int) -> None:
-        if topic == "sequence":
-            self._need_resync = True
-
-    # -- one poll ---------------------------------------------------------------------------
-
-    def sync(self) -> None:
-        """Bring the model up to date. Raises :class:`NodeError` (the model stays usable)."""
-        with self._lock:
-            if not self.use_events or self._need_resync:
-                self._resync()
-            else:
-                self._apply_events()
-            self._fetch_pending()
-            if self.use_events:
-                self._check_drift()
-
-    def model_reloaded(self) -> bool:
-        """True once after a listing replaced many entries (worth returning memory at once)."""
-        reloaded, self._reloaded = self._reloaded, False
-        return reloaded
-
-    def _resync(self) -> None:
-        self._need_resync = False
-        self._events.clear()  # all of these are reflected in the listing that follows
-        try:
-            listing = self.client.call("getrawmempool", False, True)
-        except NodeError:
-            self._need_resync = True
-            raise
-        txids, sequence = listing["txids"], int(listing["mempool_sequence"])
-        del listing
-        if self.model.sequence == sequence and not self.model.pending:
-            return  # nothing changed since the last listing
-        before, first = len(self.model), self.model.sequence is None
-        fetch = self.model.apply_listing(map(txid_key, txids), sequence)
-        self._reloaded = len(fetch) > 10_000
-        if self.use_events and not first:
-            self.resyncs += 1
-            log.info(
-                "event=mempool_resync node=%s txs=%d new=%d",
-                self.client.name,
-                len(txids),
-                len(fetch),
-            )
-        elif before == 0 and fetch:
-            log.info("event=mempool_full_load node=%s txs=%d", self.client.name, len(txids))
-
-    def _apply_events(self) -> None:
-        before = len(self.model.entries) + len(self.model.pending)
-        applied = 0
-        while self._events:
-            n, stop = self.model.apply_events(self._events)  # A/R in bulk, up to a C or D
-            applied += n
-            if stop is None:
-                continue
-            event = SequenceEvent(*stop)
-            if event.label == "C":
-                self._remove_block(event.hash)
-            elif event.label == "D":
-                log.info("event=mempool_block_disconnected node=%s", self.client.name)
-                self._resync()
-                return
-        after = len(self.model.entries) + len(self.model.pending)
-        self._churn = applied + abs(after - before)
-
-    def _remove_block(self, block_hash: bytes) -> None:
-        """Block inclusion removes transactions without R events: drop the block's txids."""
-        try:
-            block = self.client.call("getblock", block_hash.hex(), 1)
-        except NodeError as exc:
-            if exc.code == RPC_INVALID_ADDRESS_OR_KEY:  # block gone again (reorg): relist
-                self._need_resync = True
-                return
-            self._events.appendleft(SequenceEvent(block_hash, "C", None))  # retry next poll
-            raise
-        self.model.remove(map(txid_key, block.get("tx", ())))
-
-    def _fetch_pending(self) -> None:
-        pending = sorted(self.model.pending)
-        for i in range(0, len(pending), self.batch_size):
-            chunk = pending[i : i + self.batch_size]
-            answers = self.client.batch(
-                [("getmempoolentry", (t.hex(),)) for t in chunk], raise_errors=False
-            )
-            fetched: dict[bytes, Any] = {}
-            for txid, answer in zip(chunk, answers, strict=False):
-                if isinstance(answer, NodeError):
-                    if answer.code != RPC_INVALID_ADDRESS_OR_KEY:  # not "not in mempool"
-                        answer.node = self.client.name
-                        raise answer
-                    fetched[txid] = None  # left the mempool since it was listed
-                else:
-                    fetched[txid] = parse_entry(answer)
-            self.model.add_entries(fetched)
-
-    def _check_drift(self) -> None:
-        info = self.client.call("getmempoolinfo")
-        known = len(self.model.entries) + len(self.model.pending)
-        # Between the last event applied and this call the node moved on by about one poll's
-        # churn; only a difference beyond that, poll after poll, means the model went wrong.
-        if abs(int(info.get("size", known)) - known) > DRIFT_TOLERANCE + self._churn:
-            self._drift += 1
-            if self._drift >= DRIFT_POLLS:
-                log.warning(
-                    "event=mempool_drift node=%s model=%d node_size=%s",
-                    self.client.name, known, info.get("size"),
-                )  # fmt: skip
-                self._drift = 0
-                self._need_resync = True
-        else:
-            self._drift = 0
 
 
 def fetch_estimates(
@@ -222,7 +78,7 @@ class FeesJob:
                 "event=mempool_sync_mode node=%s mode=%s", self.node, "zmq" if events else "poll"
             )
             self.sync.use_events = events
-            self.sync.on_gap("sequence", 0, 0)  # switching paths: start from one listing
+            self.sync.request_resync("mode_switch")  # switching paths: start from one listing
         self.sync.sync()
         now = self.ctx.clock()
         self._refresh_estimates(now)
@@ -301,6 +157,7 @@ def make_jobs(ctx: DaemonContext) -> list[JobSpec]:
                 on_sequence=job.sync.on_sequence,
                 on_hashblock=on_hashblock,
                 on_gap=job.sync.on_gap,
+                health=job.client.health,
             )
             job.listener = listener
         jobs.append(

@@ -36,7 +36,14 @@ class NodeConfig(SecretFileModel):
     cookie_file: Path | None = None
     datadir: Path | None = None
     network: Network = "main"
+    # A total deadline per call: connect + send + the whole answer (not per read).
     timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    # Answers past this size are refused (kind=protocol) without being read whole; 64 MiB covers
+    # the largest call hashwatch makes on mainnet (docs/rpc-calls.md).
+    rpc_max_answer_bytes: int = Field(default=64 * 1024 * 1024, ge=1_000_000, le=1 << 30)
+    # A keep-alive connection idle longer than this is replaced before use; keep it below the
+    # node's -rpcservertimeout (30 s). 0: rely on the resend-once when the node closed it.
+    rpc_idle_seconds: float = Field(default=20.0, ge=0, le=3600)
     zmq_sequence: str | None = None
     zmq_hashblock: str | None = None
 

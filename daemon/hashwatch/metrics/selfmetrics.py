@@ -7,9 +7,13 @@ The registry is passed in (tests use a fresh ``CollectorRegistry()``).
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, disable_created_metrics
+from collections.abc import Iterator, Mapping
 
-from ..node.rpc import Observer
+from prometheus_client import CollectorRegistry, disable_created_metrics
+from prometheus_client.core import Metric
+from prometheus_client.registry import Collector
+
+from ..node.rpc import NodeClient, Observer
 from . import catalog
 
 # Few buckets on purpose: every bucket is one sample per (node, method) or (node, job) in each
@@ -32,6 +36,12 @@ class DaemonMetrics:
         self.job_duration = catalog.live("job_duration_seconds", registry, buckets=_JOB_BUCKETS)
         self.last_success = catalog.live("last_success_time_seconds", registry)
 
+        self._registry = registry
+
+    def watch_clients(self, clients: Mapping[str, NodeClient]) -> None:
+        """Export each client's connection health (reconnects, ZMQ stream, mempool resyncs)."""
+        self._registry.register(NodeHealthCollector(clients))
+
     def rpc_observer(self, node: str) -> Observer:
         """The hook :class:`~hashwatch.node.rpc.NodeClient` calls after every round trip."""
 
@@ -48,3 +58,43 @@ class DaemonMetrics:
                 self.rpc_received.labels(node).inc(received)
 
         return observe
+
+
+class NodeHealthCollector(Collector):
+    """Reads :class:`~hashwatch.node.health.NodeHealth` and the clients' reconnect counts.
+
+    Why a collector: the counts live in the node layer (updated by the ZMQ listener thread and
+    the mempool job without touching prometheus-client), and are read only at scrape time.
+    ZMQ series exist only for nodes with a ZMQ listener.
+    """
+
+    def __init__(self, clients: Mapping[str, NodeClient]):
+        self.clients = clients
+
+    def describe(self) -> Iterator[Metric]:
+        return iter(())  # unchecked: series appear with the nodes
+
+    def collect(self) -> Iterator[Metric]:
+        reconnects = catalog.counter("rpc_reconnects")
+        messages = catalog.counter("zmq_messages_received")
+        gaps = catalog.counter("zmq_sequence_gaps")
+        last = catalog.gauge("zmq_last_message_time_seconds")
+        resyncs = catalog.counter("mempool_resyncs")
+        seq_gaps = catalog.counter("mempool_sequence_gaps")
+        for name, client in sorted(self.clients.items()):
+            for reason in ("idle", "stale"):
+                reconnects.add_metric([name, reason], client.reconnects[reason])
+            health = client.health
+            for reason, n in sorted(health.mempool_resyncs.items()):
+                resyncs.add_metric([name, reason], n)
+            if not health.zmq_topics:
+                continue
+            seq_gaps.add_metric([name], health.mempool_sequence_gaps)
+            topics = sorted(set(health.zmq_topics) | set(health.zmq_messages))
+            for topic in topics:
+                messages.add_metric([name, topic], health.zmq_messages[topic])
+                gaps.add_metric([name, topic], health.zmq_gaps[topic])
+                at = health.zmq_last_message_time.get(topic)
+                if at is not None:
+                    last.add_metric([name, topic], at)
+        yield from (reconnects, messages, gaps, last, resyncs, seq_gaps)

@@ -25,6 +25,8 @@ from typing import NamedTuple
 
 import zmq
 
+from .health import NodeHealth
+
 log = logging.getLogger("hashwatch.node.zmq")
 
 POLL_MS = 200
@@ -107,9 +109,12 @@ class ZmqListener:
         on_hashblock: Callable[[str], None] | None = None,
         on_gap: Callable[[str, int, int], None] | None = None,
         context: zmq.Context | None = None,
+        health: NodeHealth | None = None,
     ):
         self.node = node
         self.endpoints = {t: e for t, e in endpoints.items() if e}
+        self.health = health if health is not None else NodeHealth()
+        self.health.zmq_topics = tuple(sorted(self.endpoints))
         self.on_sequence = on_sequence
         self.on_hashblock = on_hashblock
         self.on_gap = on_gap
@@ -184,10 +189,12 @@ class ZmqListener:
         poll, recv, handle, stopped = poller.poll, sock.recv, self._handle, self._stop.is_set
         noblock, again, pause = zmq.NOBLOCK, zmq.Again, time.sleep
         labels, unpack_q, unpack_i, new_event = _LABELS, _unpack_q, _unpack_i, _new_event
+        health = self.health
         while not stopped():
             if not poll(POLL_MS):
                 continue
             pause(BATCH_SECONDS)
+            n_fast = 0  # messages taken by the inline path, counted once per burst
             while not stopped():
                 try:
                     first = recv(noblock, copy=False)
@@ -208,6 +215,7 @@ class ZmqListener:
                     ):
                         # _handle's path for the common message, without the calls
                         self.messages += 1
+                        n_fast += 1
                         counter = unpack_i(counter_frame)[0]
                         last_counters = self.counters.last
                         last = last_counters.get("sequence")
@@ -223,9 +231,13 @@ class ZmqListener:
                                 self._bad(exc)
                         continue
                 handle(frames)
+            if n_fast:
+                health.zmq_messages["sequence"] += n_fast
+                health.zmq_last_message_time["sequence"] = time.time()
 
     def _gap(self, topic: str, expected: int, counter: int) -> None:
         self.gaps += 1
+        self.health.zmq_gaps[topic if topic in self.endpoints else "other"] += 1
         log.warning(
             "event=zmq_gap node=%s topic=%s expected=%d got=%d",
             self.node, topic, expected, counter,
@@ -248,6 +260,9 @@ class ZmqListener:
                 raise ValueError(f"{len(frames)} frames, expected 3")
             topic_frame, body, counter_frame = frames
             topic = topic_frame.decode("ascii", "replace")
+            known = topic if topic in self.endpoints else "other"  # bounded label values
+            self.health.zmq_messages[known] += 1
+            self.health.zmq_last_message_time[known] = time.time()
             counter = parse_counter(counter_frame)
             expected = self.counters.check(topic, counter)
             if expected is not None:

@@ -29,6 +29,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--rpc-password", default=None, help="password for --rpc-user")
     p.add_argument("--zmq-port", type=int, default=None,
                    help="ZMQ PUB port for hashblock/sequence (default: any free port)")
+    p.add_argument("--rpcservertimeout", type=float, default=30.0,
+                   help="close keep-alive RPC connections idle this many seconds, like Core's "
+                        "-rpcservertimeout (default 30; 0 = never)")
     p.add_argument("--no-zmq", action="store_true", help="do not publish ZMQ notifications")
     p.set_defaults(handler=run)
     return p
@@ -47,7 +50,8 @@ def run(args: argparse.Namespace, stop: threading.Event | None = None) -> int:
         node = SimNode(scenario=args.scenario, speed=args.speed, datadir=args.datadir,
                        rpc_user=args.rpc_user, rpc_password=args.rpc_password,
                        zmq=not args.no_zmq, zmq_port=args.zmq_port, bind=args.bind,
-                       port=args.port)
+                       port=args.port,
+                       rpc_idle_timeout=getattr(args, "rpcservertimeout", 30.0) or None)
     except ScenarioError as exc:
         print_problems([str(exc)])
         return 2

@@ -11,6 +11,7 @@ from __future__ import annotations
 import collections.abc
 import threading
 import time
+from typing import Any
 
 from .rpc_methods import RPC_METHOD_NOT_FOUND, RPCError
 from .server import FAULTS
@@ -27,6 +28,10 @@ class FaultSwitches:
     hang_released: threading.Event
     fault: str | None
     hashrate_factor: float
+    trickle_seconds: float
+    oversize_bytes: int
+    rpc_idle_timeout: float | None
+    zmq: Any
     _warmup_until: float | None
     _warmup_message: str | None
     _warmup_started: float
@@ -64,10 +69,32 @@ class FaultSwitches:
         else:
             self.hang_released.set()
 
-    def inject_fault(self, kind: str | None) -> None:
+    def inject_fault(self, kind: str | None, *, trickle_seconds: float | None = None,
+                     oversize_bytes: int | None = None) -> None:
+        """Make every answer misbehave (None: stop). ``trickle``: one byte per
+        ``trickle_seconds``; ``oversized``/``oversized_chunked``: an answer of ``oversize_bytes``
+        (streamed, with or without Content-Length)."""
         if kind is not None and kind not in FAULTS:
             raise ValueError(f"unknown fault {kind!r}; expected one of {FAULTS}")
+        if trickle_seconds is not None:
+            self.trickle_seconds = float(trickle_seconds)
+        if oversize_bytes is not None:
+            self.oversize_bytes = int(oversize_bytes)
         self.fault = kind
+
+    def set_rpc_idle_timeout(self, seconds: float | None) -> None:
+        """Like ``-rpcservertimeout``: close keep-alive connections idle this long (new ones)."""
+        self.rpc_idle_timeout = None if seconds is None else float(seconds)
+
+    def drop_zmq_messages(self, n: int) -> None:
+        """Lose the next ``n`` mempool ``sequence`` messages *without* a counter gap.
+
+        Like a publisher restart or a lost queue inside the node: the subscriber sees its
+        counters run on, while the node's mempool sequence (in the next A/R and in
+        ``getrawmempool``) has moved past what it was told."""
+        if self.zmq is None:
+            raise ValueError("the node publishes no ZMQ")
+        self.zmq.drop_mempool_events(n)
 
     def set_hashrate_factor(self, factor: float) -> None:
         """Hashrate relative to the one implied by the start difficulty (1.0 = 600 s blocks)."""

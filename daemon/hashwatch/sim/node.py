@@ -28,7 +28,7 @@ from .faults import FaultSwitches
 from .history import BLOCK_WEIGHT_FOR_TXS, build_history
 from .mempool import Mempool
 from .rpc_methods import RPCError, dispatch, encode
-from .server import RPCServer, ServerStats
+from .server import DEFAULT_IDLE_TIMEOUT, RPCServer, ServerStats
 from .zmqpub import HWM, ZmqPublisher
 
 
@@ -47,7 +47,8 @@ class SimNode(FaultSwitches, ChainActions):
                  start_time: float | None = None, maxmempool_mb: int = 300,
                  bind: str = "127.0.0.1", port: int = 0, zmq_port: int | None = None,
                  pools: tuple[Pool, ...] | None = None, history_fee_rate: float | None = None,
-                 epoch_start_time: int | None = None, zmq_hwm: int | None = None) -> None:
+                 epoch_start_time: int | None = None, zmq_hwm: int | None = None,
+                 rpc_idle_timeout: float | None = DEFAULT_IDLE_TIMEOUT) -> None:
         from .scenario import Scenario, load_scenario
 
         if isinstance(scenario, (str, Path)):
@@ -84,6 +85,10 @@ class SimNode(FaultSwitches, ChainActions):
         self.hang_released = threading.Event()
         self.hang_released.set()
         self.fault: str | None = None
+        self.trickle_seconds = 1.0
+        self.oversize_bytes = 300_000_000
+        # -rpcservertimeout: keep-alive connections idle this long are closed (None: never)
+        self.rpc_idle_timeout = rpc_idle_timeout
         self.last_template: tuple[int, int] | None = None
         self._template_cache: tuple[Any, list] | None = None
         self._ladder_cache: tuple[int, list] | None = None

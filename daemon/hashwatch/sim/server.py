@@ -30,7 +30,11 @@ from .rpc_methods import (
 )
 
 FAULTS = ("http500", "malformed_json", "truncated_json", "empty_body", "incomplete_read",
-          "disconnect")
+          "disconnect", "trickle", "oversized", "oversized_chunked")
+
+# Core's -rpcservertimeout default: a keep-alive connection idle this long is closed by the node.
+DEFAULT_IDLE_TIMEOUT = 30.0
+_FILL_CHUNK = 64 * 1024
 
 
 class ServerStats:
@@ -46,6 +50,11 @@ class ServerStats:
             self.calls_by_method: Counter[str] = Counter()
             self.bytes_out = 0
             self.bytes_in = 0
+            self.idle_closes = 0  # keep-alive connections closed for -rpcservertimeout
+
+    def record_idle_close(self) -> None:
+        with self._lock:
+            self.idle_closes += 1
 
     def record_request(self, nbytes: int) -> None:
         with self._lock:
@@ -170,10 +179,17 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib name
         """Silenced: logging every request would dominate a benchmark."""
 
+    def log_error(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib name
+        if format.startswith("Request timed out"):
+            self.server.node.stats.record_idle_close()
+
     def version_string(self) -> str:
         return "hashwatch-sim"
 
     def setup(self) -> None:
+        # Like Core's -rpcservertimeout: a connection with no request for this long is closed
+        # (the stdlib handler closes on a socket timeout while waiting for the request line).
+        self.timeout = self.server.node.rpc_idle_timeout  # type: ignore[misc]
         super().setup()
         with self.server.conns_lock:
             self.server.conns.add(self.connection)
@@ -233,6 +249,12 @@ class _Handler(BaseHTTPRequestHandler):
         if fault == "http500":
             self._send(500, b"Internal Server Error", "text/html")
             return
+        if fault == "trickle":
+            self._trickle(handle_body(node, body, self.path)[1])
+            return
+        if fault in ("oversized", "oversized_chunked"):
+            self._oversized(node.oversize_bytes, chunked=fault == "oversized_chunked")
+            return
         if fault == "empty_body":
             self._send(200, b"")
             return
@@ -250,3 +272,51 @@ class _Handler(BaseHTTPRequestHandler):
             self.end_headers()
         else:
             self._send(status, payload)
+
+    # -- hostile answers (fault hooks) -----------------------------------------------------------
+
+    def _trickle(self, payload: bytes) -> None:
+        """A valid answer sent one byte every ``node.trickle_seconds`` (a slowloris node)."""
+        head = (f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                f"Content-Length: {len(payload)}\r\n\r\n").encode()
+        self.close_connection = True
+        stop = threading.Event()
+        for i, byte in enumerate(head + payload):
+            if self.server.closing or (i and stop.wait(self.server.node.trickle_seconds)):
+                return
+            try:
+                self.wfile.write(bytes((byte,)))
+                self.wfile.flush()
+            except OSError:
+                return  # the client gave up
+
+    def _oversized(self, size: int, chunked: bool) -> None:
+        """A JSON answer of ``size`` bytes streamed from a small buffer (never held whole)."""
+        self.close_connection = True
+        prefix, suffix = b'{"result":"', b'","error":null,"id":1}'
+        fill = b"x" * _FILL_CHUNK
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        if chunked:
+            self.send_header("Transfer-Encoding", "chunked")
+        else:
+            self.send_header("Content-Length", str(size))
+        self.end_headers()
+        left = max(0, size - len(prefix) - len(suffix))
+
+        def write(data: bytes) -> None:
+            if chunked:
+                data = f"{len(data):x}\r\n".encode() + data + b"\r\n"
+            self.wfile.write(data)
+
+        try:
+            write(prefix)
+            while left > 0 and not self.server.closing:
+                piece = fill if left >= _FILL_CHUNK else fill[:left]
+                left -= len(piece)
+                write(piece)
+            write(suffix)
+            if chunked:
+                self.wfile.write(b"0\r\n\r\n")
+        except OSError:
+            return  # the client dropped the connection at its cap: what we want

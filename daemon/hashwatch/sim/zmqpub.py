@@ -31,6 +31,12 @@ class ZmqPublisher:
         self._counters: dict[bytes, int] = {}
         self._lock = threading.Lock()
         self.sent = 0
+        self._drop_mempool = 0  # fault: A/R messages to lose without a counter gap
+        self.dropped = 0
+
+    def drop_mempool_events(self, n: int) -> None:
+        with self._lock:
+            self._drop_mempool += int(n)
 
     def _send(self, topic: bytes, body: bytes) -> None:
         with self._lock:
@@ -52,6 +58,12 @@ class ZmqPublisher:
         self._send(b"sequence", bytes.fromhex(block_hash) + b"D")
 
     def mempool_event(self, txid: str, label: str, mempool_seq: int) -> None:
+        if self._drop_mempool:
+            with self._lock:
+                if self._drop_mempool:
+                    self._drop_mempool -= 1
+                    self.dropped += 1
+                    return  # lost before numbering: the topic counter shows no gap
         body = bytes.fromhex(txid) + label.encode() + struct.pack("<Q", mempool_seq)
         self._send(b"sequence", body)
 

@@ -56,11 +56,16 @@ def feature_rows(node: NodeSnapshot, snapshot: Snapshot) -> Iterable[tuple[str, 
             yield feature, label, value
 
 
-def render_status(snapshot: Snapshot, now: float) -> str:
+def render_status(
+    snapshot: Snapshot, now: float, skipped: dict[str, tuple[str, list[str]]] | None = None
+) -> str:
     lines: list[str] = []
     for name, node in sorted(snapshot.nodes.items()):
         lines.append(f"node {name}")
         rows = [("base", label, value) for label, value in base_rows(node, now)]
+        if skipped and name in skipped:
+            why, jobs = skipped[name]
+            rows.append(("base", "skipped", f"{', '.join(jobs)}: {why}"))
         if node.up:
             rows.extend(feature_rows(node, snapshot))
         width = max((len(label) for _, label, _ in rows), default=10)
@@ -75,17 +80,38 @@ def render_status(snapshot: Snapshot, now: float) -> str:
     return "\n".join(lines)
 
 
-def _run_jobs_once(daemon: Daemon) -> None:
+# A node that failed like this will very likely fail the next call the same way, after the same
+# wait: a frozen node would cost one full timeout per remaining job.
+_GIVE_UP_KINDS = ("timeout", "unavailable")
+
+
+def _run_jobs_once(daemon: Daemon) -> dict[str, tuple[str, list[str]]]:
+    """Run every job once; after a node times out or is unreachable, skip its other jobs.
+
+    Returns node -> (why, skipped job names) for the output.
+    """
+    skipped: dict[str, tuple[str, list[str]]] = {}
     for spec in daemon.jobs:
-        daemon.run_job_now(spec.name, spec.node)
+        node = spec.node
+        if node is not None and node in skipped:
+            skipped[node][1].append(spec.name)
+            continue
+        daemon.run_job_now(spec.name, node)
+        if node is None:
+            continue
+        client = daemon.clients.get(node)
+        if client is not None and client.last_error_kind in _GIVE_UP_KINDS:
+            why = f"not run: the node failed ({client.last_error_kind}) during {spec.name}"
+            skipped[node] = (why, [])
+    return {n: v for n, v in skipped.items() if v[1]}
 
 
 def run_status(config: Config, out: TextIO, clock: Callable[[], float] = time.time) -> int:
     daemon = Daemon(config, serve_metrics=False, alerts=False, clock=clock)
     try:
-        _run_jobs_once(daemon)
+        skipped = _run_jobs_once(daemon)
         snapshot = daemon.store.current()
-        out.write(render_status(snapshot, daemon.clock()))
+        out.write(render_status(snapshot, daemon.clock(), skipped))
         out.flush()
         return 0 if all(n.up for n in snapshot.nodes.values()) else 1
     finally:
