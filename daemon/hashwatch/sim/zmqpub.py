@@ -48,6 +48,11 @@ class ZmqPublisher:
             except zmq.ZMQError:
                 pass  # like Core: a slow subscriber loses messages, the publisher goes on
 
+    def sent_on(self, topic: str) -> int:
+        """Messages published on one topic so far (its counter), lost by subscribers or not."""
+        with self._lock:
+            return self._counters.get(topic.encode(), 0)
+
     def hashblock(self, block_hash: str) -> None:
         self._send(b"hashblock", bytes.fromhex(block_hash))
 
