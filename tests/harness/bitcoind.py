@@ -49,9 +49,32 @@ class BitcoindNode:
         self.zmq_url = f"tcp://127.0.0.1:{self.zmq_port}"
         self.proc: subprocess.Popen | None = None
         self.address = ""
+        self.wallet_created = False
+
+    @property
+    def cli_path(self) -> str | None:
+        """bitcoin-cli next to the bitcoind binary (a Core build puts both in bin/), if any."""
+        cli = Path(self.binary).with_name("bitcoin-cli")
+        return str(cli) if cli.exists() else shutil.which("bitcoin-cli")
 
     # ----- process ---------------------------------------------------------------------
-    def start(self) -> None:
+    def start(self, wallet: bool = True) -> None:
+        """Launch and wait for RPC; the first start creates the wallet and mines 101 blocks."""
+        self.launch()
+        self._wait_ready()
+        if not wallet:
+            return
+        if self.wallet_created:
+            if "hashwatch" not in self.rpc("listwallets"):
+                self.rpc("loadwallet", "hashwatch")
+            return
+        self.rpc("createwallet", "hashwatch")
+        self.wallet_created = True
+        self.address = self.rpc("getnewaddress")
+        self.mine(101)
+
+    def launch(self) -> None:
+        """Start the process only (no readiness wait): for tests that watch the warm-up."""
         args = [self.binary, "-regtest", f"-datadir={self.datadir}", "-server=1",
                 "-listen=1", "-bind=127.0.0.1", f"-port={self.p2p_port}",
                 f"-rpcport={self.rpc_port}", "-rpcbind=127.0.0.1", "-rpcallowip=127.0.0.1",
@@ -59,10 +82,6 @@ class BitcoindNode:
                 "-fallbackfee=0.0002", "-printtoconsole=0", "-discover=0", "-dnsseed=0",
                 *self.extra_args]
         self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        self._wait_ready()
-        self.rpc("createwallet", "hashwatch")
-        self.address = self.rpc("getnewaddress")
-        self.mine(101)
 
     def _wait_ready(self) -> None:
         deadline = time.monotonic() + READY_TIMEOUT
@@ -81,6 +100,13 @@ class BitcoindNode:
         raise TimeoutError(f"bitcoind not ready after {READY_TIMEOUT}s: {last}")
 
     def stop(self) -> None:
+        """Stop the node and delete its datadir."""
+        self.shutdown()
+        shutil.rmtree(self.datadir, ignore_errors=True)
+
+    def shutdown(self) -> None:
+        """Stop the process cleanly but keep the datadir (a later ``start`` resumes the chain;
+        Core writes a new cookie)."""
         if self.proc is not None and self.proc.poll() is None:
             try:
                 self.rpc("stop")
@@ -91,7 +117,8 @@ class BitcoindNode:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        shutil.rmtree(self.datadir, ignore_errors=True)
+        if self.proc is not None and self.proc.stderr is not None:
+            self.proc.stderr.close()
 
     # ----- RPC -------------------------------------------------------------------------
     def raw_call(self, body: Any, path: str = "/", auth: str | None = None
@@ -118,6 +145,49 @@ class BitcoindNode:
         if reply.get("error"):
             raise BitcoindError(reply["error"]["code"], reply["error"]["message"])
         return reply["result"]
+
+    def batch(self, calls: list[tuple[str, tuple]]) -> list[Any]:
+        """One HTTP batch; raises the first error (callers send calls that must all succeed)."""
+        if not calls:
+            return []
+        status, replies = self.raw_call([{"jsonrpc": "1.0", "id": i, "method": m,
+                                          "params": list(p)} for i, (m, p) in enumerate(calls)])
+        if not isinstance(replies, list):
+            raise BitcoindError(-342, f"HTTP {status}: batch answered with {replies!r}")
+        out: list[Any] = [None] * len(calls)
+        for r in replies:
+            if r.get("error"):
+                raise BitcoindError(r["error"]["code"], r["error"]["message"])
+            out[int(r["id"])] = r["result"]
+        return out
+
+    def fan_out(self, coins: int, amount: float = 0.01) -> None:
+        """Split wallet funds into ``coins`` confirmed outputs, so hundreds of payments each
+        spend a confirmed coin instead of one long unconfirmed change chain (mempool limits)."""
+        for start in range(0, coins, 500):
+            count = min(500, coins - start)
+            addresses = self.batch([("getnewaddress", ())] * count)
+            self.rpc("sendmany", "", {a: amount for a in addresses})
+        self.mine(1)
+
+    def pay_many(self, rates: list[float]) -> list[str]:
+        """One wallet payment per fee rate (sat/vB), sent in batches of 100."""
+        txids: list[str] = []
+        for i in range(0, len(rates), 100):
+            dest = self.rpc("getnewaddress")
+            txids += self.batch([("sendtoaddress", (dest, 0.0001, "", "", False, True, None,
+                                                    "unset", False, r))
+                                 for r in rates[i:i + 100]])
+        return txids
+
+    def cli(self, *args: str) -> str:
+        """Run bitcoin-cli against this node (cookie auth) and return its stdout, stripped."""
+        if self.cli_path is None:
+            raise FileNotFoundError("bitcoin-cli not found next to bitcoind or on PATH")
+        out = subprocess.run([self.cli_path, "-regtest", f"-datadir={self.datadir}",
+                              f"-rpcport={self.rpc_port}", "-rpcconnect=127.0.0.1", *args],
+                             capture_output=True, text=True, timeout=60, check=True)
+        return out.stdout.strip()
 
     def mine(self, n: int = 1) -> list[str]:
         return self.rpc("generatetoaddress", n, self.address)

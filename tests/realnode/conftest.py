@@ -1,0 +1,79 @@
+"""Fixtures for the real-node half: one body, two backends (simulator and a real bitcoind).
+
+``backend`` is module-scoped and parametrized ``sim`` / ``real``; the ``real`` case carries the
+``realnode`` mark and is skipped (visibly, with the reason) when no bitcoind is found
+(``BITCOIND=/path/to/bitcoind``, else ``bitcoind`` on PATH). ``fresh_backend`` is the same per
+test, for tests that stop, restart or reorg the node. Real nodes run with
+``-rpcservertimeout=3`` so idle-connection behaviour shows within seconds.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from hashwatch.sim import SimNode
+
+from ..harness.bitcoind import BitcoindNode
+from .helpers import RPC_IDLE_TIMEOUT, SimBackend
+
+SEED_TIP_TIME = 1764180567
+
+BACKENDS = [pytest.param("sim", id="sim"),
+            pytest.param("real", id="real", marks=pytest.mark.realnode)]
+
+
+def bitcoind_binary() -> str | None:
+    return os.environ.get("BITCOIND") or shutil.which("bitcoind")
+
+
+def start_backend(kind: str) -> Any:
+    if kind == "sim":
+        # wall-clock start time: real nodes' blocks are "now" too (no_new_block, ages)
+        import time
+
+        sim = SimNode(network="regtest", start_height=101, zmq=True,
+                      start_time=int(time.time())).start()
+        return SimBackend(sim)
+    binary = bitcoind_binary()
+    if not binary:
+        pytest.skip("real node: no bitcoind (set BITCOIND=/path/to/bitcoind)")
+    node = BitcoindNode(binary, extra_args=(f"-rpcservertimeout={RPC_IDLE_TIMEOUT}",))
+    try:
+        node.start()
+    except BaseException:
+        node.stop()
+        raise
+    return node
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> Iterator[Any]:
+    b = start_backend(request.param)
+    try:
+        yield b
+    finally:
+        b.stop()
+
+
+@pytest.fixture(params=BACKENDS)
+def fresh_backend(request: pytest.FixtureRequest) -> Iterator[Any]:
+    b = start_backend(request.param)
+    try:
+        yield b
+    finally:
+        b.stop()
+
+
+@pytest.fixture(scope="module")
+def real_node() -> Iterator[BitcoindNode]:
+    """A real node only (for what the simulator does not model: wallet RBF, bitcoin-cli)."""
+    node = start_backend("real")
+    try:
+        yield node
+    finally:
+        node.stop()
