@@ -220,6 +220,11 @@ class BitcoindNode:
                              capture_output=True, text=True, timeout=60, check=True)
         return out.stdout.strip()
 
+    def mine_other(self, n: int = 1) -> list[str]:
+        """Mine to a fresh address: after invalidateblock, the same coinbase and timestamp
+        would rebuild the very block that was just marked invalid."""
+        return self.rpc("generatetoaddress", n, self.rpc("getnewaddress"))
+
     def mine(self, n: int = 1) -> list[str]:
         return self.rpc("generatetoaddress", n, self.address)
 

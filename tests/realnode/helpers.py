@@ -49,6 +49,9 @@ class SimBackend:
     def mine(self, n: int = 1) -> list[str]:
         return self.node.mine(n)
 
+    def mine_other(self, n: int = 1) -> list[str]:
+        return self.node.mine(n)
+
     def fan_out(self, coins: int, amount: float = 0.01) -> None:
         """Nothing to split: simulated payments need no coins."""
 

@@ -166,7 +166,7 @@ def test_blocks_job_drops_reorged_blocks_and_refetches(chain, tmp_path):
     tip_hash = chain.rpc("getbestblockhash")
     chain.rpc("invalidateblock", tip_hash)
     try:
-        new = chain.mine(1)[0]
+        new = chain.mine_other(1)[0]
         assert new != tip_hash
         job.run()
         blocks = ctx.store.current().nodes[NODE].section("blocks").blocks
