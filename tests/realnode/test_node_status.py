@@ -16,6 +16,7 @@ from hashwatch.node.rpc import NodeClient
 
 from .helpers import NODE, RPC_IDLE_TIMEOUT, metric, running_daemon, wait_for
 
+SHORT_IDLE = True  # real nodes here close idle RPC connections after RPC_IDLE_TIMEOUT seconds
 IDLE_POLL = RPC_IDLE_TIMEOUT * 1.5  # every call finds its keep-alive connection idle > timeout
 INDICATORS = ("hashwatch_node_blocks", "hashwatch_mempool_transactions",
               "hashwatch_difficulty_current")
