@@ -200,7 +200,7 @@ class BitcoindNode:
                 continue
             dest, change = self.rpc("getnewaddress"), self.rpc("getrawchangeaddress")
             calls = []
-            for coin, rate in zip(coins, chunk):
+            for coin, rate in zip(coins, chunk, strict=True):
                 fee = Decimal(math.ceil(rate * P2WPKH_1IN_2OUT_VSIZE)) / Decimal(100_000_000)
                 back = Decimal(str(coin["amount"])) - Decimal("0.001") - fee
                 calls.append(("createrawtransaction",

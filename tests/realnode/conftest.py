@@ -13,8 +13,6 @@ the collector under test, not at idle-connection handling.
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator
 from typing import Any
 
@@ -22,6 +20,7 @@ import pytest
 
 from hashwatch.sim import SimNode
 
+from ..conftest import bitcoind_binary
 from ..harness.bitcoind import BitcoindNode
 from .helpers import RPC_IDLE_TIMEOUT, SimBackend
 
@@ -29,10 +28,6 @@ SEED_TIP_TIME = 1764180567
 
 BACKENDS = [pytest.param("sim", id="sim"),
             pytest.param("real", id="real", marks=pytest.mark.realnode)]
-
-
-def bitcoind_binary() -> str | None:
-    return os.environ.get("BITCOIND") or shutil.which("bitcoind")
 
 
 def start_backend(kind: str, short_idle: bool = False) -> Any:
