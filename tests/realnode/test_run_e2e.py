@@ -272,3 +272,24 @@ def test_rpc_traffic_counters_grow(run):
     run.converge("hashwatch_node_blocks", lambda: height)
     wait_for(lambda: run.get("hashwatch_rpc_received_bytes_total") > before, 10, "more bytes")
     assert run.proc.poll() is None
+
+
+def test_regtest_exports_no_economics_series(run):
+    """Issue 13 #6: regtest hashprice (2.2e21 BTC/PH/day) means nothing and is not exported."""
+    wait_for(lambda: run.get("hashwatch_fees_next_block_total_fee_sat", block="1") is not None)
+    names = {n for n, _ in scrape(run.port) if n.startswith("hashwatch_hashprice")}
+    assert names == set(), names
+
+
+def test_coinbase_only_tip_has_no_block_percentiles(run):
+    """Issue 13 #6: an empty block has no fee rates; no percentile may be exported for it.
+    (Runs last: it mines an empty tip.)"""
+    b = run.backend
+    b.mine(1)  # the waiting payments confirm: this tip has them
+    b.mine(1)  # and this one is coinbase-only
+    assert b.rpc("getblockstats", b.rpc("getblockcount"))["txs"] == 1
+    run.converge("hashwatch_node_blocks", lambda: b.rpc("getblockcount"))
+    run.converge("hashwatch_fees_block_total_fee_sat", lambda: 0, window="1")
+    for pct in ("10", "25", "50", "75", "90"):
+        assert run.get("hashwatch_fees_block_percentile_sat_per_vbyte", window="1",
+                       percentile=pct) is None, pct
