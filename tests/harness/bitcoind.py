@@ -11,6 +11,7 @@ import http.client
 import json
 import math
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -86,6 +87,9 @@ class BitcoindNode:
                 f"-rpcport={self.rpc_port}", "-rpcbind=127.0.0.1", "-rpcallowip=127.0.0.1",
                 f"-zmqpubsequence={self.zmq_url}", f"-zmqpubhashblock={self.zmq_url}",
                 "-fallbackfee=0.0002", "-printtoconsole=0", "-discover=0", "-dnsseed=0",
+                # regtest defaults to checking the whole mempool after every transaction:
+                # O(mempool) per payment, minutes for a module's hundreds of payments
+                "-checkmempool=0",
                 *self.extra_args]
         self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
@@ -104,6 +108,11 @@ class BitcoindNode:
                     last = exc
             time.sleep(0.1)  # polling interval while waiting for the process
         raise TimeoutError(f"bitcoind not ready after {READY_TIMEOUT}s: {last}")
+
+    def freeze(self, frozen: bool) -> None:
+        """SIGSTOP / SIGCONT: a hung node (accepts connections in the kernel, never answers)."""
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGSTOP if frozen else signal.SIGCONT)
 
     def stop(self) -> None:
         """Stop the node and delete its datadir."""

@@ -66,6 +66,10 @@ class SimBackend:
     def send_at_feerate(self, sat_per_vb: float) -> str:
         return self.pay_many([sat_per_vb])[0]
 
+    def freeze(self, frozen: bool) -> None:
+        """Like SIGSTOP/SIGCONT on bitcoind: connections accepted, no answers."""
+        self.node.set_hang(frozen)
+
     def shutdown(self) -> None:
         self.node.stop_server()
 
@@ -77,8 +81,8 @@ class SimBackend:
         self.node.stop()
 
 
-def node_config(backend: Any, state_dir: Path, zmq: bool = True, alerts: bool = False,
-                timeout: float = 2.0, **polling: float) -> Config:
+def node_config(backend: Any, state_dir: Path, zmq: bool = True, timeout: float = 2.0,
+                **polling: float) -> Config:
     """A one-node config on ``backend`` with fast polling (override any interval)."""
     node: dict[str, Any] = {"name": NODE, "url": backend.rpc_url, "network": "regtest",
                             "cookie_file": str(backend.cookie_path), "timeout_seconds": timeout}
@@ -95,10 +99,10 @@ def node_config(backend: Any, state_dir: Path, zmq: bool = True, alerts: bool = 
 
 @contextmanager
 def running_daemon(backend: Any, state_dir: Path, zmq: bool = True, alerts: bool = False,
-                   job_modules: tuple[str, ...] | None = None, **polling: float
-                   ) -> Iterator[Daemon]:
+                   job_modules: tuple[str, ...] | None = None, timeout: float = 2.0,
+                   **polling: float) -> Iterator[Daemon]:
     """An in-process daemon on ``backend``, stopped on exit; waits until the node is up."""
-    cfg = node_config(backend, state_dir, zmq=zmq, **polling)
+    cfg = node_config(backend, state_dir, zmq=zmq, timeout=timeout, **polling)
     kwargs: dict[str, Any] = {"alerts": alerts}
     if job_modules is not None:
         kwargs["job_modules"] = job_modules

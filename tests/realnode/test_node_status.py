@@ -14,7 +14,7 @@ from hashwatch.node.auth import NodeAuth
 from hashwatch.node.errors import NodeError
 from hashwatch.node.rpc import NodeClient
 
-from .helpers import NODE, RPC_IDLE_TIMEOUT, metric, running_daemon, wait_for
+from .helpers import NODE, RPC_IDLE_TIMEOUT, metric, running_daemon, scrape, wait_for
 
 SHORT_IDLE = True  # real nodes here close idle RPC connections after RPC_IDLE_TIMEOUT seconds
 IDLE_POLL = RPC_IDLE_TIMEOUT * 1.5  # every call finds its keep-alive connection idle > timeout
@@ -62,6 +62,29 @@ def test_stopped_node_gives_node_up_0_and_no_indicator_series(fresh_backend, tmp
         for name in INDICATORS:
             assert metric(daemon, name) is None, f"{name} exported for a stopped node"
         b.start()
+
+
+def test_frozen_node_gives_node_up_0_fast_scrapes_then_recovers(fresh_backend, tmp_path):
+    """A hung node (SIGSTOP): node_up 0 and no indicator series within the RPC timeout, while
+    scrapes stay fast (never blocked behind the node); SIGCONT: back to 1 on its own."""
+    b = fresh_backend
+    with running_daemon(b, tmp_path, zmq=True, timeout=2.0,
+                        job_modules=("chain", "headers", "mempool")) as daemon:
+        for name in INDICATORS:
+            wait_for(lambda name=name: metric(daemon, name) is not None, 20, name)
+        b.freeze(True)
+        try:
+            wait_for(lambda: metric(daemon, "hashwatch_node_up") == 0, 20, "node_up 0")
+            for name in INDICATORS:
+                assert metric(daemon, name) is None, f"{name} exported for a hung node"
+            for _ in range(5):
+                started = time.monotonic()
+                scrape(daemon.server.port)
+                assert time.monotonic() - started < 1.0
+        finally:
+            b.freeze(False)
+        wait_for(lambda: metric(daemon, "hashwatch_node_up") == 1, 30, "node_up 1 again")
+        assert metric(daemon, "hashwatch_node_blocks") == b.rpc("getblockcount")
 
 
 def test_restart_with_new_cookie_recovers_without_restarting_hashwatch(fresh_backend, tmp_path):
