@@ -206,7 +206,8 @@ def real_sizes(sizes: Sizes) -> list[int]:
 def run(bitcoind: str, sizes: Sizes, log_dir: Path, keys: list[str]) -> list[Row]:
     mempools = real_sizes(sizes)
     churns = {n: max(1, round(n * sizes.churn)) for n in mempools}
-    need = max(mempools) + sum(c * (2 * sizes.poll_rounds(n) + 2) for n, c in churns.items())
+    # naive, polling and ZMQ rounds each add one churn, plus the switches between paths
+    need = max(mempools) + sum(c * (3 * sizes.poll_rounds(n) + 2) for n, c in churns.items())
     rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="hw-bench-regtest-") as tmp:
         work = Path(tmp)

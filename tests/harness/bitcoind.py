@@ -90,6 +90,8 @@ class BitcoindNode:
                 # regtest defaults to checking the whole mempool after every transaction:
                 # O(mempool) per payment, minutes for a module's hundreds of payments
                 "-checkmempool=0",
+                # a restart loads the wallet during init (inside the -28 warm-up, as in use)
+                *(["-wallet=hashwatch"] if self.wallet_created else []),
                 *self.extra_args]
         self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
