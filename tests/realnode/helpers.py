@@ -82,7 +82,7 @@ class SimBackend:
 
 
 def node_config(backend: Any, state_dir: Path, zmq: bool = True, timeout: float = 2.0,
-                **polling: float) -> Config:
+                extra: dict[str, Any] | None = None, **polling: float) -> Config:
     """A one-node config on ``backend`` with fast polling (override any interval)."""
     node: dict[str, Any] = {"name": NODE, "url": backend.rpc_url, "network": "regtest",
                             "cookie_file": str(backend.cookie_path), "timeout_seconds": timeout}
@@ -94,15 +94,16 @@ def node_config(backend: Any, state_dir: Path, zmq: bool = True, timeout: float 
                     "blocks_seconds": 0.5, "mempool_seconds": 0.5, **polling},
         "metrics": {"port": 0},
         "state_dir": str(state_dir),
+        **(extra or {}),
     })
 
 
 @contextmanager
 def running_daemon(backend: Any, state_dir: Path, zmq: bool = True, alerts: bool = False,
                    job_modules: tuple[str, ...] | None = None, timeout: float = 2.0,
-                   **polling: float) -> Iterator[Daemon]:
+                   extra: dict[str, Any] | None = None, **polling: float) -> Iterator[Daemon]:
     """An in-process daemon on ``backend``, stopped on exit; waits until the node is up."""
-    cfg = node_config(backend, state_dir, zmq=zmq, timeout=timeout, **polling)
+    cfg = node_config(backend, state_dir, zmq=zmq, timeout=timeout, extra=extra, **polling)
     kwargs: dict[str, Any] = {"alerts": alerts}
     if job_modules is not None:
         kwargs["job_modules"] = job_modules

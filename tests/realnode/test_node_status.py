@@ -51,6 +51,31 @@ def test_node_up_never_drops_while_node_idle_past_rpc_timeout(backend, tmp_path)
                       severity="critical") == 0
 
 
+def test_pending_market_alert_keeps_its_pending_time_while_node_idle(backend, tmp_path):
+    """Issue 13 #1: every job polls less often than the node's idle timeout; a market alert
+    inhibited by node health (mempool_congestion, tuned to be pending with one transaction and
+    a 1 h ``for``) must stay pending with the same ``pending_since`` over three idle polls."""
+    rules = tmp_path / "rules.yml"
+    rules.write_text(yaml.safe_dump({"rules": [{"name": "mempool_congestion", "threshold": 1,
+                                                "resolve_threshold": 0.5, "for": "1h"}]}))
+    backend.send_at_feerate(5)
+    slow = {k: IDLE_POLL for k in ("chain_seconds", "mempool_seconds")}
+    with running_daemon(backend, tmp_path / "state", zmq=False, alerts=True,
+                        job_modules=("chain", "mempool"),
+                        extra={"alerts": {"rule_files": [str(rules)]}}, **slow) as daemon:
+        def pending():
+            return next((a for a in daemon.alerts.active() if a.rule == "mempool_congestion"
+                         and a.state == "pending"), None)
+
+        first = wait_for(pending, 30, "mempool_congestion pending")
+        end = time.monotonic() + 3 * IDLE_POLL + 1
+        while time.monotonic() < end:  # sampled 4x a second over three idle polls
+            now = pending()
+            assert now is not None, "the pending alert was reset"
+            assert now.pending_since == first.pending_since
+            time.sleep(0.25)
+
+
 def test_stopped_node_gives_node_up_0_and_no_indicator_series(fresh_backend, tmp_path):
     b = fresh_backend
     with running_daemon(b, tmp_path, zmq=False,
