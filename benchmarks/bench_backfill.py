@@ -17,9 +17,9 @@ from typing import Any
 
 from hashwatch.collect.headers import backfill
 from hashwatch.config.difficulty import DifficultyConfig
-from hashwatch.state.headers import HeadersStore
 from hashwatch.node.auth import NodeAuth
 from hashwatch.node.rpc import NodeClient
+from hashwatch.state.headers import HeadersStore
 
 from .common import Row, Sizes, median
 from .naive import naive_backfill

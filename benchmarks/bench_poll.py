@@ -24,9 +24,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from hashwatch.collect.context import DaemonContext
 from hashwatch.collect.mempool import FeesJob
 from hashwatch.config import Config
-from hashwatch.collect.context import DaemonContext
 from hashwatch.node.auth import NodeAuth
 from hashwatch.node.rpc import NodeClient
 from hashwatch.node.zmq import ZmqListener

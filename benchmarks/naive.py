@@ -12,8 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 from hashwatch.collect.headers import parse_header
-from hashwatch.state.headers import HeadersStore
 from hashwatch.node.rpc import NodeClient
+from hashwatch.state.headers import HeadersStore
 
 
 def naive_poll(client: NodeClient) -> dict[str, Any]:

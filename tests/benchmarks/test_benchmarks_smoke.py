@@ -78,8 +78,9 @@ def test_run_quick_every_row_measured_with_numbers(tmp_path: Path) -> None:
 def test_regtest_quick_rows_measured_on_a_real_bitcoind(tmp_path: Path) -> None:
     """The real rows (P1 and P5 on a regtest bitcoind) run and carry numbers; the ZMQ path's
     bytes stay a small fraction of a verbose poll and a block reaches /metrics over ZMQ."""
-    from benchmarks import regtest
     from benchmarks.common import QUICK
+
+    from benchmarks import regtest
 
     from ..conftest import bitcoind_binary
 
