@@ -25,7 +25,7 @@ from hashwatch.indicators.mempool_projection import FEE_BANDS
 from ..harness.bitcoind import free_port
 from .helpers import NODE, rates, sat, scrape, ulps_apart, value, wait_for
 
-MINED_BLOCKS = 3  # blocks that carry payments (fee windows 1 and 6 see them)
+MINED_BLOCKS = 6  # blocks that carry payments (fee windows; Core estimates fees after ~4)
 WAITING = 300  # payments left in the mempool
 
 
@@ -251,18 +251,26 @@ def test_pool_shares_from_coinbases_cover_the_window(run, window):
 
 
 def test_estimates_match_estimatesmartfee_or_are_absent(run):
+    """Each (target, mode) equals Core's ``estimatesmartfee`` (BTC/kvB -> sat/vB), or is absent
+    where Core has no estimate. On the real node the fixture's paid blocks give Core enough
+    data, so the comparison is exercised, not only the absence."""
     b = run.backend
-    wait_for(lambda: run.get("hashwatch_node_up") == 1)
+    compared = 0
     for target in (1, 3, 6, 144):
         for mode in ("economical", "conservative"):
-            answer = b.rpc("estimatesmartfee", target, mode)
-            got = run.get("hashwatch_fees_estimate_sat_per_vbyte", target=str(target),
-                          mode=mode)
-            if "feerate" in answer:
+            def same(target: int = target, mode: str = mode) -> bool:
+                answer = b.rpc("estimatesmartfee", target, mode)
+                got = run.get("hashwatch_fees_estimate_sat_per_vbyte", target=str(target),
+                              mode=mode)
+                if "feerate" not in answer:  # "Insufficient data or no feerate found"
+                    return got is None
                 want = float(Decimal(str(answer["feerate"])) * 100_000)
-                assert got == pytest.approx(want, rel=1e-12), (target, mode)
-            else:  # "Insufficient data or no feerate found": nothing to export
-                assert got is None, (target, mode, got)
+                return got is not None and abs(got - want) <= 1e-9 * want
+
+            wait_for(same, 30, f"estimate target={target} mode={mode} == estimatesmartfee")
+            compared += "feerate" in b.rpc("estimatesmartfee", target, mode)
+    if b.kind == "real":
+        assert compared >= 4, "Core gave no estimates: the comparison did not run"
 
 
 def test_rpc_traffic_counters_grow(run):
@@ -276,7 +284,7 @@ def test_rpc_traffic_counters_grow(run):
 
 def test_regtest_exports_no_economics_series(run):
     """Issue 13 #6: regtest hashprice (2.2e21 BTC/PH/day) means nothing and is not exported."""
-    wait_for(lambda: run.get("hashwatch_fees_next_block_total_fee_sat", block="1") is not None)
+    wait_for(lambda: run.get("hashwatch_section_age_seconds", section="fees") is not None)
     names = {n for n, _ in scrape(run.port) if n.startswith("hashwatch_hashprice")}
     assert names == set(), names
 
