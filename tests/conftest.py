@@ -2,12 +2,14 @@
 
 - sim_node: a started mainnet-like SimNode at height 925,000 (fixed start time, seed 1).
 - sim_factory: call with SimNode kwargs to get more started nodes; all stopped at teardown.
-- rpc_backend: parametrized "sim" / "real" (real needs BITCOIND=/path/to/bitcoind).
+- rpc_backend: parametrized "sim" / "real"; the real case is marked ``realnode`` and needs a
+  bitcoind (BITCOIND=/path/to/bitcoind, else ``bitcoind`` on PATH), skipped with a reason without.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -59,15 +61,20 @@ class SimBackend:
         return self.node.mempool.add_tx(vsize, round(sat_per_vb * vsize))
 
 
-@pytest.fixture(params=["sim", "real"])
+def bitcoind_binary() -> str | None:
+    """The bitcoind the real-node half runs against (.ci/run uses the same lookup)."""
+    return os.environ.get("BITCOIND") or shutil.which("bitcoind")
+
+
+@pytest.fixture(params=["sim", pytest.param("real", marks=pytest.mark.realnode)])
 def rpc_backend(request: pytest.FixtureRequest,
                 sim_factory: Callable[..., SimNode]) -> Iterator[Any]:
     if request.param == "sim":
         yield SimBackend(sim_factory(network="regtest", start_height=101))
         return
-    binary = os.environ.get("BITCOIND")
+    binary = bitcoind_binary()
     if not binary:
-        pytest.skip("real node: set BITCOIND=/path/to/bitcoind")
+        pytest.skip("real node: no bitcoind (set BITCOIND=/path/to/bitcoind)")
     from .harness.bitcoind import BitcoindNode
 
     node = BitcoindNode(binary)

@@ -71,3 +71,26 @@ def test_run_quick_every_row_measured_with_numbers(tmp_path: Path) -> None:
             )
     for r in rows:  # the printed table carries every row too
         assert r["id"] in proc.stdout
+
+
+@pytest.mark.realnode
+@pytest.mark.timeout(600)
+def test_regtest_quick_rows_measured_on_a_real_bitcoind(tmp_path: Path) -> None:
+    """The real rows (P1 and P5 on a regtest bitcoind) run and carry numbers; the ZMQ path's
+    bytes stay a small fraction of a verbose poll and a block reaches /metrics over ZMQ."""
+    from benchmarks.common import QUICK
+
+    from benchmarks import regtest
+
+    from ..conftest import bitcoind_binary
+
+    binary = bitcoind_binary()
+    if not binary:
+        pytest.skip("real node: no bitcoind (set BITCOIND=/path/to/bitcoind)")
+    rows = {r.id: r for r in regtest.run(binary, QUICK, tmp_path, ["P1", "P5"])}
+    assert {"P1 regtest 2k zmq bytes", "P1 regtest 2k zmq cpu", "P1 regtest 2k poll bytes",
+            "P5 regtest block latency"} <= set(rows), sorted(rows)
+    for r in rows.values():
+        assert r.measured and r.hashwatch > 0 and r.baseline > 0, (r.id, r.note)
+    assert rows["P1 regtest 2k zmq bytes"].ratio < 0.05  # bytes are deterministic enough
+    assert rows["P5 regtest block latency"].met, rows["P5 regtest block latency"].note
