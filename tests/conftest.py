@@ -17,6 +17,8 @@ import pytest
 
 from hashwatch.sim import SimNode
 
+from .support.backends import SimBackend
+
 SEED_TIP_TIME = 1764180567  # real time of mainnet block 925,300
 
 
@@ -38,27 +40,6 @@ def sim_factory() -> Iterator[Callable[..., SimNode]]:
 @pytest.fixture
 def sim_node(sim_factory: Callable[..., SimNode]) -> SimNode:
     return sim_factory(network="main", start_height=925_000, seed=1)
-
-
-class SimBackend:
-    """The simulator in regtest mode, behind the same small interface as a real node."""
-
-    kind = "sim"
-
-    def __init__(self, node: SimNode) -> None:
-        self.node = node
-        self.rpc_url = node.rpc_url
-        self.cookie_path = node.cookie_path
-
-    def rpc(self, method: str, *params: Any) -> Any:
-        return self.node.rpc(method, *params)
-
-    def mine(self, n: int = 1) -> list[str]:
-        return self.node.mine(n)
-
-    def send_at_feerate(self, sat_per_vb: float) -> str:
-        vsize = 141
-        return self.node.mempool.add_tx(vsize, round(sat_per_vb * vsize))
 
 
 def bitcoind_binary() -> str | None:

@@ -10,7 +10,6 @@ it. Nothing here sleeps to synchronise: callers wait on conditions.
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import threading
 import urllib.request
@@ -19,25 +18,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from ..stack.stackutil import IN_CI
 from ..support.ports import free_port
+from ..support.tools import require_tool
 from ..support.waiting import wait_for as _wait_for
 
+binary = require_tool  # the fleet tests call it by this name
+
 PROCESS_STOP_SECONDS = 10.0
-
-
-def binary(*names: str) -> str:
-    """The first of ``names`` on PATH (Debian calls Alertmanager ``prometheus-alertmanager``)."""
-    for name in names:
-        path = shutil.which(name)
-        if path:
-            return path
-    msg = f"{names[0]} not found: install Debian's prometheus and prometheus-alertmanager"
-    if IN_CI:
-        pytest.fail(msg + " (CI=true: .ci/run installs them)")
-    pytest.skip(msg)
 
 
 def wait_for(predicate: Callable[[], Any], timeout: float = 20.0, what: str = "condition") -> Any:

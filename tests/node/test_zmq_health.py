@@ -100,7 +100,7 @@ def test_lost_zmq_events_without_counter_gap_resync_and_are_counted(sim_factory,
 def zmq_backend(request, sim_factory):
     """A regtest node publishing ``sequence`` and ``hashblock``: the simulator or bitcoind."""
     if request.param == "sim":
-        from ..conftest import SimBackend
+        from ..support.backends import SimBackend
 
         sim = sim_factory(network="regtest", start_height=101, zmq=True)
         backend = SimBackend(sim)

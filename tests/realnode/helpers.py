@@ -18,68 +18,15 @@ from typing import Any
 from hashwatch.config import Config
 from hashwatch.daemon import Daemon
 from hashwatch.indicators.mempool_model import MempoolModel
-from hashwatch.sim import SimNode
 
+from ..support.backends import SimBackend
 from ..support.scrape import Samples, scrape, scrape_text, value
 from ..support.waiting import wait_for
 
-__all__ = ["Samples", "scrape", "scrape_text", "value", "wait_for"]
+__all__ = ["Samples", "SimBackend", "scrape", "scrape_text", "value", "wait_for"]
 
 RPC_IDLE_TIMEOUT = 3  # -rpcservertimeout for real nodes: idle keep-alives close after 3 s
 NODE = "n1"
-
-
-class SimBackend:
-    """The simulator on regtest behind the same interface as tests/harness BitcoindNode."""
-
-    kind = "sim"
-
-    def __init__(self, node: SimNode) -> None:
-        self.node = node
-        self.rpc_url = node.rpc_url
-        self.cookie_path = node.cookie_path
-        self.zmq_url = node.zmq_url
-        self._rng = random.Random(7)
-
-    def rpc(self, method: str, *params: Any) -> Any:
-        return self.node.rpc(method, *params)
-
-    def batch(self, calls: list[tuple[str, tuple]]) -> list[Any]:
-        return [self.node.rpc(m, *p) for m, p in calls]
-
-    def mine(self, n: int = 1) -> list[str]:
-        return self.node.mine(n)
-
-    def mine_other(self, n: int = 1) -> list[str]:
-        return self.node.mine(n)
-
-    def fan_out(self, coins: int, amount: float = 0.01) -> None:
-        """Nothing to split: simulated payments need no coins."""
-
-    def pay_many(self, rates: list[float]) -> list[str]:
-        """Payments of wallet-like sizes (one or two inputs) at the given rates (sat/vB)."""
-        out = []
-        for r in rates:
-            vsize = self._rng.choice((141, 141, 209))
-            out.append(self.node.mempool.add_tx(vsize, math.ceil(r * vsize)))
-        return out
-
-    def send_at_feerate(self, sat_per_vb: float) -> str:
-        return self.pay_many([sat_per_vb])[0]
-
-    def freeze(self, frozen: bool) -> None:
-        """Like SIGSTOP/SIGCONT on bitcoind: connections accepted, no answers."""
-        self.node.set_hang(frozen)
-
-    def shutdown(self) -> None:
-        self.node.stop_server()
-
-    def start(self, wallet: bool = True) -> None:
-        self.node._write_cookie()  # a restarted bitcoind writes a new cookie
-        self.node._listen()
-
-    def stop(self) -> None:
-        self.node.stop()
 
 
 def node_config(backend: Any, state_dir: Path, zmq: bool = True, timeout: float = 2.0,

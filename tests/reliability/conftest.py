@@ -16,6 +16,8 @@ import pytest
 
 from hashwatch import logs
 
+from ..support.alertkit import make_service
+
 
 class Outputs:
     """Everything a test saw the daemon print, plus the secrets that must not be in it."""
@@ -64,3 +66,18 @@ def outputs() -> Iterator[Outputs]:
                 root.removeHandler(handler)
         root.setLevel(level)
     assert out.leaks() == []
+
+
+@pytest.fixture
+def services():
+    """Alert services made by the test (``services(config)``), all closed at teardown."""
+    made = []
+
+    def make(config):
+        svc = make_service(config)
+        made.append(svc)
+        return svc
+
+    yield make
+    for svc in made:
+        svc.close()

@@ -13,24 +13,10 @@ import pytest
 
 from hashwatch.alerts.delivery import last_chance
 
-from ..support.alertkit import alerts_config, make_service, slack_stand_in
+from ..support.alertkit import alerts_config, slack_stand_in
 from ..support.alertkit import probe_snapshot as snapshot
 from ..support.waiting import wait_for
 from .hostile_http import Behaviour, HostilePeer
-
-
-@pytest.fixture
-def services():
-    made = []
-
-    def make(config):
-        svc = make_service(config)
-        made.append(svc)
-        return svc
-
-    yield make
-    for svc in made:
-        svc.close()
 
 
 def _hook(name: str, url: str, timeout: float = 5.0) -> dict:

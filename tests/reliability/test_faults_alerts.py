@@ -17,7 +17,6 @@ from ..support.alertkit import (
     SLACK_TOKEN_PATH,
     SMTP_PASSWORD,
     alerts_config,
-    make_service,
     probe_snapshot,
     slack_stand_in,
 )
@@ -45,18 +44,6 @@ def slack(outputs):
         s.stop()
 
 
-@pytest.fixture
-def services():
-    made = []
-
-    def make(config):
-        svc = make_service(config)
-        made.append(svc)
-        return svc
-
-    yield make
-    for svc in made:
-        svc.close()
 
 
 def metrics(service, outputs) -> dict:

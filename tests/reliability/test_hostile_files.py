@@ -19,11 +19,14 @@ from hashwatch.config.envsubst import expand
 CORPUS = Path(__file__).parent / "corpus"
 BOMBS = ["yaml_alias_bomb.yaml", "yaml_alias_bomb_mappings.yaml", "rules_alias_bomb.yaml",
          "webconfig_alias_bomb.yaml", "yaml_alias_recursive.yaml", "yaml_nested_too_deep.yaml"]
+# VmHWM, not getrusage's ru_maxrss: Linux keeps ru_maxrss across exec, so a child of a large
+# pytest process would report the parent's peak.
 _MEASURE = """
-import resource, sys
+import sys
 from hashwatch.cli import main
 code = main(["check-config", "--config", sys.argv[1]])
-print(code, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+hwm = [l for l in open("/proc/self/status") if l.startswith("VmHWM:")][0].split()[1]
+print(code, hwm)
 """
 
 

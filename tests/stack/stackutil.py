@@ -7,31 +7,18 @@ a missing binary is a failure), and the same list of metric names the boards may
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
 import yaml
 
 from hashwatch.metrics.catalog import CATALOG
 
+from ..support.tools import IN_CI, require_tool  # noqa: F401 - used by the stack tests
+
 REPO = Path(__file__).resolve().parents[2]
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
-
-
-def require_tool(name: str) -> str:
-    """Path of ``name``; skip locally (with the reason), fail in CI where it must be installed."""
-    path = shutil.which(name)
-    if path:
-        return path
-    msg = f"{name} not found: install Debian's prometheus / prometheus-alertmanager packages"
-    if IN_CI:
-        pytest.fail(msg + " (CI=true: .ci/run installs them, so this is a broken setup)")
-    pytest.skip(msg)
 
 
 def run(cmd: list[str], **kw) -> subprocess.CompletedProcess[str]:

@@ -43,14 +43,14 @@ def test_promtool_test_rules_unit_tests_pass(tests_file):
 
 def test_promtool_test_rules_broken_threshold_fails(tmp_path):
     """The unit tests have teeth: move the difficulty warning line and they must fail (the seed
-    retarget's -1.95% would then page)."""
+    retarget's -1.95% would then no longer warn)."""
     promtool = require_tool("promtool")
     text = RULES.read_text(encoding="utf-8")
-    assert ") <= -2\n" in text
+    assert ") <= -1.5\n" in text
     (tmp_path / "rules").mkdir()
     (tmp_path / "tests").mkdir()
     (tmp_path / "rules" / RULES.name).write_text(
-        text.replace(") <= -2\n", ") <= -1.9\n"),
+        text.replace(") <= -1.5\n", ") <= -2\n"),
         encoding="utf-8",
     )
     (tmp_path / "tests" / RULE_TESTS.name).write_text(

@@ -74,7 +74,7 @@ def gauge(
 
     if name in catalog.CATALOG or documentation is None:
         return catalog.gauge(name)
-    return GaugeMetricFamily(PREFIX + name, documentation, labels=list(labels or ("node",)))
+    return catalog.CappedGauge(PREFIX + name, documentation, labels=list(labels or ("node",)))
 
 
 def nodes_up(snapshot: Snapshot) -> Iterator[tuple[str, NodeSnapshot]]:

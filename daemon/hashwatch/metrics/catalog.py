@@ -315,7 +315,7 @@ def get(name: str) -> MetricDef:
         raise KeyError(f"metric {name!r} is not in hashwatch/metrics/catalog.py; add it") from None
 
 
-class _CappedGauge(GaugeMetricFamily):
+class CappedGauge(GaugeMetricFamily):
     """Label values can come from outside (pool names, tags): capped, kept distinct."""
 
     def add_metric(self, labels: Sequence[str], value: float, timestamp: Any = None) -> None:
@@ -325,7 +325,7 @@ class _CappedGauge(GaugeMetricFamily):
 def gauge(name: str) -> GaugeMetricFamily:
     """An empty gauge family for a snapshot renderer, named, documented and labelled here."""
     m = get(name)
-    return _CappedGauge(m.family, m.help, labels=list(m.labels))
+    return CappedGauge(m.family, m.help, labels=list(m.labels))
 
 
 def counter(name: str) -> CounterMetricFamily:
