@@ -16,8 +16,9 @@ from bitcoinrpc.authproxy import AuthServiceProxy, JSONRPCException
 
 from hashwatch.node.auth import NodeAuth
 from hashwatch.node.errors import NodeAuthError, NodeWarmingUp, RPCError
+from hashwatch.node.proxy import library_error
 from hashwatch.node.proxyconn import ProxyConnection
-from hashwatch.node.rpc import NodeClient, _library_error
+from hashwatch.node.rpc import NodeClient
 from hashwatch.node.transport import Connection
 
 
@@ -88,14 +89,14 @@ def test_unmodified_library_runs_on_the_bounded_connection(sim_factory):
     with pytest.raises(JSONRPCException) as info:  # Core's error answer: HTTP 404 + JSON
         proxy.nosuchmethod()
     assert info.value.code == -32601
-    assert isinstance(_library_error(info.value), RPCError)
+    assert isinstance(library_error(info.value), RPCError)
 
     wrong = ProxyConnection(Connection("127.0.0.1", conn.port, max_answer_bytes=1_000_000),
                             lambda: b"Basic d3Jvbmc6d3Jvbmc=")
     with pytest.raises(JSONRPCException) as info:
         AuthServiceProxy(url, timeout=5, connection=wrong).getblockcount()
     assert info.value.code == -342 and "401 Unauthorized" in info.value.message
-    assert isinstance(_library_error(info.value), NodeAuthError)
+    assert isinstance(library_error(info.value), NodeAuthError)
 
 
 def test_library_warmup_error_keeps_cores_code(sim_factory):
