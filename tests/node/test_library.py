@@ -8,6 +8,7 @@ unmodified library, or if the library's errors stop mapping to ours.
 
 from __future__ import annotations
 
+import os
 import time
 from decimal import Decimal
 
@@ -110,3 +111,37 @@ def test_library_warmup_error_keeps_cores_code(sim_factory):
     assert time.monotonic() - started < 5
     sim.set_warmup(False)
     assert client.call("getblockcount") == 3
+
+
+@pytest.mark.realnode
+@pytest.mark.timeout(120)
+def test_real_node_calls_and_errors_go_through_the_library(monkeypatch):
+    binary = os.environ.get("BITCOIND")
+    if not binary:
+        pytest.skip("real node: set BITCOIND=/path/to/bitcoind")
+    from ..harness.bitcoind import BitcoindNode
+
+    methods: list[str] = []
+    library_call = AuthServiceProxy.__call__
+
+    def counting(self, *args):
+        methods.append(self._AuthServiceProxy__service_name)
+        return library_call(self, *args)
+
+    monkeypatch.setattr(AuthServiceProxy, "__call__", counting)
+    node = BitcoindNode(binary)
+    node.start()
+    try:
+        client = NodeClient("n1", node.rpc_url, NodeAuth(cookie_file=node.cookie_path))
+        assert client.call("getblockcount") == node.rpc("getblockcount")
+        fee = client.call("getmempoolinfo")["minrelaytxfee"]
+        assert isinstance(fee, Decimal) and fee > 0
+        with pytest.raises(RPCError) as info:  # Core: HTTP 404 + JSON error, via the library
+            client.call("nosuchmethod")
+        assert info.value.code == -32601
+        assert methods == ["getblockcount", "getmempoolinfo", "nosuchmethod"]
+        wrong = NodeClient("n1", node.rpc_url, NodeAuth(user="nobody", password="wrong"))
+        with pytest.raises(NodeAuthError):
+            wrong.call("getblockcount")
+    finally:
+        node.stop()
