@@ -1,49 +1,50 @@
-"""A thin, thread-safe client for Bitcoin Core's JSON-RPC over :mod:`.transport`.
+"""A thread-safe client for Bitcoin Core: python-bitcoinrpc on a bounded connection.
 
 Why this layer exists:
-- every failure becomes one :mod:`hashwatch.node.errors` type (callers branch on ``kind``);
-- each thread gets its own keep-alive connection (one request at a time per connection);
-- batching reads each element with both the 1.x and the 2.0 shape in mind (Core answers 2.0
-  elements with ``result`` *or* ``error``, never both);
+- the JSON-RPC is python-bitcoinrpc's (``AuthServiceProxy``: requests, ids, ``Decimal``
+  numbers, error answers as ``JSONRPCException``); the HTTP underneath is our bounded
+  :class:`~hashwatch.node.transport.Connection`, handed to the library through its constructor
+  seam ``AuthServiceProxy(url, connection=...)`` (:mod:`.proxyconn`);
+- every failure becomes one :mod:`hashwatch.node.errors` type (callers branch on ``kind``),
+  Core's error code kept (-28 is :class:`NodeWarmingUp`);
+- ``AuthServiceProxy`` is not thread-safe, so each thread gets its own proxy and keep-alive
+  connection;
+- python-bitcoinrpc's ``batch_`` breaks on current Core (it sends JSON-RPC 2.0 elements and then
+  reads ``response['error']``, which 2.0 answers omit), so batching is done here on the
+  library's proxy and connection, reading each element with both the 1.x and 2.0 shapes in mind;
 - the cookie changes when bitcoind restarts: after a 401 the cookie is re-read and the call
   retried once, so a node restart needs no daemon restart;
-- bitcoind closes keep-alive connections idle past ``-rpcservertimeout`` (30 s): a call that
-  finds its reused connection closed before any answer byte is resent once on a new one (the
-  transport tells that case apart from a timeout, which is never retried);
-- every call has a total deadline (its timeout) and a cap on the answer's size;
-- bytes on the wire in and out are counted per call (the ``rpc_*_bytes_total`` metrics).
+- the transport bounds every call: a total deadline (its timeout), a cap on the answer's size,
+  bytes on the wire counted (the ``rpc_*_bytes_total`` metrics), and one resend of a call whose
+  reused keep-alive connection bitcoind closed for idleness (``-rpcservertimeout``).
 """
 
 from __future__ import annotations
 
 import base64
-import itertools
-import json
 import threading
 import time
 from collections.abc import Callable, Sequence
-from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
+from bitcoinrpc.authproxy import JSONRPCException
+
 from .auth import NodeAuth
 from .errors import (
-    RPC_IN_WARMUP,
     NodeAuthError,
     NodeError,
-    NodeProtocolError,
     NodeTimeout,
     NodeUnavailable,
-    NodeWarmingUp,
-    RPCError,
 )
 from .health import NodeHealth
-from .transport import Answer, Connection, StaleConnection
+from .proxy import Call, Proxy, element_value, library_error
+from .proxyconn import ProxyConnection
+from .transport import Connection
 
 # method, seconds (None: an error inside an answered batch), error kind or None, bytes sent,
 # bytes received (on the wire: request/status line, headers and body)
 Observer = Callable[[str, "float | None", "str | None", int, int], None]
-Call = tuple[str, Sequence[Any]]
 
 DEFAULT_TIMEOUT = 10.0
 # The largest answer hashwatch asks for on mainnet (docs/rpc-calls.md): ``getrawmempool false
@@ -54,77 +55,6 @@ DEFAULT_MAX_ANSWER_BYTES = 64 * 1024 * 1024
 # Below Core's -rpcservertimeout default (30 s): a connection idle this long is replaced before
 # use instead of racing the node's close (the stale-connection retry covers a shorter timeout).
 DEFAULT_IDLE_SECONDS = 20.0
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return float(value)
-    raise TypeError(f"cannot send {type(value).__name__} to the node")
-
-
-def _decode(answer: Answer) -> Any:
-    """The JSON of an HTTP answer; NodeAuthError / NodeProtocolError where it is none."""
-    if answer.status == 401:
-        raise NodeAuthError("HTTP 401 Unauthorized: wrong RPC user/password or stale cookie")
-    ctype = answer.headers.get("content-type", "")
-    if not ctype.startswith("application/json"):
-        raise NodeProtocolError(
-            f"non-JSON HTTP response {answer.status} {answer.reason[:40]!r} from node"
-        )
-    try:
-        return json.loads(answer.body, parse_float=Decimal)
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        raise NodeProtocolError(
-            f"malformed JSON from node (HTTP {answer.status}, {len(answer.body)} bytes)"
-        ) from None
-
-
-def _single(answer: Any) -> Any:
-    if not isinstance(answer, dict):
-        raise NodeProtocolError("RPC answer is not a JSON object")
-    error = answer.get("error")
-    if error is not None:
-        raise _rpc_error(error if isinstance(error, dict) else {"message": str(error)[:200]})
-    if "result" not in answer:
-        raise NodeProtocolError("RPC answer without result or error")
-    return answer["result"]
-
-
-def _batch(answer: Any, n: int) -> list[dict]:
-    if isinstance(answer, dict):  # a whole-request error, e.g. parse error
-        raise _rpc_error(answer.get("error") or {"code": -32603, "message": "bad batch answer"})
-    if not isinstance(answer, list):
-        raise NodeProtocolError("batch answer is not a JSON array")
-    by_id: dict[Any, dict] = {}
-    for element in answer:
-        if isinstance(element, dict) and "id" in element:
-            by_id[element["id"]] = element
-    missing = [i for i in range(n) if i not in by_id]
-    if missing:
-        raise NodeProtocolError(f"batch answer lacks {len(missing)} of {n} elements")
-    return [by_id[i] for i in range(n)]
-
-
-def _rpc_error(error: Any) -> NodeError:
-    if not isinstance(error, dict):
-        return NodeProtocolError("RPC error that is not a JSON object")
-    code = error.get("code")
-    if not isinstance(code, int) or isinstance(code, bool):
-        code = None
-    message = str(error.get("message", ""))
-    if code == RPC_IN_WARMUP:
-        return NodeWarmingUp(f"node is warming up: {message}", code=code)
-    return RPCError(message, code=code)
-
-
-def _element_value(element: dict) -> Any:
-    """Result of one batch element; 1.x elements carry both keys, 2.0 ones only one."""
-    error = element.get("error")
-    if error is not None:
-        return _rpc_error(error)
-    if "result" not in element:
-        return NodeProtocolError("batch element without result or error")
-    return element["result"]
 
 
 class NodeClient:
@@ -158,7 +88,6 @@ class NodeClient:
         self._generation = 0
         self._gen_lock = threading.Lock()
         self._all_conns: list[Connection] = []
-        self._ids = itertools.count(1)
         self.bytes_in_total = 0
         self.bytes_out_total = 0
         # why connections were replaced: "idle" (before use), "stale" (closed by the node)
@@ -171,15 +100,11 @@ class NodeClient:
     # -- public API ---------------------------------------------------------------------------
 
     def call(self, method: str, *params: Any, timeout: float | None = None) -> Any:
-        """One RPC. Raises a :class:`NodeError` subclass on any failure.
+        """One RPC through python-bitcoinrpc. Raises a :class:`NodeError` subclass on failure.
 
         ``timeout`` (default: the client's) bounds the whole call: connect, send, receive.
         """
-        def payload() -> dict:
-            n = next(self._ids)
-            return {"version": "1.1", "method": method, "params": list(params), "id": n}
-
-        return self._with_retry(method, payload, _single, timeout)
+        return self._with_retry(method, lambda p: p.call(method, params), timeout)
 
     def batch(
         self, calls: Sequence[Call], *, timeout: float | None = None, raise_errors: bool = True
@@ -193,14 +118,8 @@ class NodeClient:
             return []
         methods = {m for m, _ in calls}
         label = f"batch:{methods.pop()}" if len(methods) == 1 else "batch:mixed"
-        payload = [
-            {"version": "1.1", "method": m, "params": list(p), "id": i}
-            for i, (m, p) in enumerate(calls)
-        ]
-        elements = self._with_retry(
-            label, lambda: payload, lambda a: _batch(a, len(calls)), timeout
-        )
-        values = [_element_value(e) for e in elements]
+        elements = self._with_retry(label, lambda p: p.batch(calls), timeout)
+        values = [element_value(e) for e in elements]
         if raise_errors:
             for v in values:
                 if isinstance(v, NodeError):
@@ -222,15 +141,14 @@ class NodeClient:
 
     # -- internals ----------------------------------------------------------------------------
 
-    def _conn(self) -> tuple[Connection, bytes]:
-        """This thread's connection and its Authorization header value."""
+    def _proxy(self) -> Proxy:
+        """This thread's proxy (``AuthServiceProxy`` is not thread-safe) and connection."""
         local = self._local
-        conn = getattr(local, "conn", None)
-        if conn is not None and local.generation == self._generation:
-            return conn, local.auth_header
-        if conn is not None:
-            conn.close()
-        user, password = self.auth.credentials()
+        proxy = getattr(local, "proxy", None)
+        if proxy is not None and local.generation == self._generation:
+            return proxy
+        if proxy is not None:
+            proxy.conn.close()
         conn = Connection(
             self._host,
             self._port,
@@ -238,101 +156,63 @@ class NodeClient:
             max_answer_bytes=self.max_answer_bytes,
             idle_seconds=self.idle_seconds,
         )
+        scheme = "https" if self._tls else "http"
+        url = f"{scheme}://hashwatch:hidden@{self._host}:{self._port}{self._path}"
+        proxy = Proxy(url, self.timeout, ProxyConnection(conn, self._auth_header))
         with self._gen_lock:
             self._all_conns.append(conn)
             local.generation = self._generation
+        local.proxy = proxy
         local.conn = conn
-        local.auth_header = b"Basic " + base64.b64encode(f"{user}:{password}".encode())
-        return conn, local.auth_header
+        return proxy
 
-    def _drop_conn(self) -> None:
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
+    def _auth_header(self) -> bytes:
+        """Read on every new socket: the node closes all connections when it restarts, and
+        then its cookie is new."""
+        user, password = self.auth.credentials()
+        return b"Basic " + base64.b64encode(f"{user}:{password}".encode())
+
+    def _drop_proxy(self) -> None:
+        proxy = getattr(self._local, "proxy", None)
+        if proxy is not None:
+            conn = proxy.conn.conn
             conn.close()
-            self._local.conn = None
+            self._local.proxy = self._local.conn = None
             with self._gen_lock:
                 if conn in self._all_conns:
                     self._all_conns.remove(conn)
 
-    def _head(self, auth_header: bytes, length: int) -> bytes:
-        return (
-            f"POST {self._path} HTTP/1.1\r\n"
-            f"Host: {self._host}\r\n"
-            "User-Agent: hashwatch\r\n"
-            "Content-Type: application/json\r\n"
-            f"Content-Length: {length}\r\n"
-            "Authorization: "
-        ).encode() + auth_header + b"\r\n\r\n"
-
-    def _with_retry(
-        self,
-        method: str,
-        payload: Callable[[], Any],
-        read: Callable[[Any], Any],
-        timeout: float | None,
-    ) -> Any:
+    def _with_retry(self, method: str, fn: Callable[[Proxy], Any], timeout: float | None) -> Any:
         try:
-            return self._once(method, payload, read, timeout)
+            return self._once(method, fn, timeout)
         except NodeAuthError:
             if not self.auth.uses_cookie:
                 raise
             # bitcoind rewrites the cookie on every start: re-read it and try once more.
             with self._gen_lock:
                 self._generation += 1
-            return self._once(method, payload, read, timeout)
+            return self._once(method, fn, timeout)
 
-    def _exchange(self, body: bytes, deadline: float) -> Answer:
-        """One HTTP exchange; a stale keep-alive connection is replaced and the request resent.
-
-        Credentials are read again whenever a new socket is opened: the node closes every
-        connection when it restarts, and then its cookie is new.
-        """
-        conn, auth_header = self._conn()
-        if conn.will_reconnect():
-            auth_header = self._fresh_auth()
-        try:
-            return conn.request(self._head(auth_header, len(body)), body, deadline)
-        except StaleConnection:
-            # Closed by the node while idle (-rpcservertimeout) before any answer byte: the
-            # request was not processed, so resending it once is safe. The socket is new, so
-            # this second attempt cannot be stale.
-            self.reconnects["stale"] += 1
-            conn.reconnects["stale"] += 1
-            head = self._head(self._fresh_auth(), len(body))
-            try:
-                return conn.request(head, body, deadline)
-            except StaleConnection:
-                raise ConnectionResetError("connection closed by node") from None
-
-    def _fresh_auth(self) -> bytes:
-        user, password = self.auth.credentials()
-        header = b"Basic " + base64.b64encode(f"{user}:{password}".encode())
-        self._local.auth_header = header
-        return header
-
-    def _once(
-        self,
-        method: str,
-        payload: Callable[[], Any],
-        read: Callable[[Any], Any],
-        timeout: float | None,
-    ) -> Any:
+    def _once(self, method: str, fn: Callable[[Proxy], Any], timeout: float | None) -> Any:
         started = time.perf_counter()
         limit = timeout or self.timeout
-        deadline = time.monotonic() + limit
         error: NodeError | None = None
         conn: Connection | None = None
-        out0 = in0 = idle0 = 0
+        out0 = in0 = idle0 = stale0 = 0
         try:
-            conn = self._conn()[0]
-            out0, in0, idle0 = conn.bytes_out, conn.bytes_in, conn.reconnects["idle"]
-            body = json.dumps(payload(), default=_json_default).encode()
-            answer = self._exchange(body, deadline)
-            result = read(_decode(answer))
+            proxy = self._proxy()
+            conn = proxy.conn.conn
+            out0, in0 = conn.bytes_out, conn.bytes_in
+            idle0, stale0 = conn.reconnects["idle"], conn.reconnects["stale"]
+            proxy._AuthServiceProxy__timeout = limit
+            proxy.conn.deadline = time.monotonic() + limit  # the whole call, not each read
+            result = fn(proxy)
             self.last_error_kind = None
             return result
         except NodeError as exc:
             error = exc
+        except JSONRPCException as exc:
+            error = library_error(exc)
         except TimeoutError:  # a read ran out of the time left, or DeadlineExceeded
             error = NodeTimeout(f"no complete answer within {limit:g} s")
         except ConnectionRefusedError:
@@ -351,12 +231,13 @@ class NodeClient:
                 self.bytes_out_total += sent
                 self.bytes_in_total += received
                 self.reconnects["idle"] += conn.reconnects["idle"] - idle0
+                self.reconnects["stale"] += conn.reconnects["stale"] - stale0
             if self.observer is not None:
                 self.observer(method, elapsed, error.kind if error else None, sent, received)
         # Only reached on error: a transport fault leaves the connection in an unknown state.
         assert error is not None
         if error.kind in ("timeout", "unavailable", "protocol", "auth"):
-            self._drop_conn()
+            self._drop_proxy()
         if error.kind != "rpc":
             self.last_error_kind = error.kind
         error.node = self.name

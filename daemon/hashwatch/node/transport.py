@@ -1,6 +1,9 @@
 """One keep-alive HTTP/1.1 connection to a node, bounded in size and in time.
 
-Why our own (small) HTTP client rather than ``http.client`` under python-bitcoinrpc:
+Why: python-bitcoinrpc does the JSON-RPC (``AuthServiceProxy``), but its default transport,
+``http.client``, bounds each ``recv`` rather than a call, reads an answer of any size and counts
+nothing. The library takes its connection as a constructor argument, so it runs on this one
+(through the ``HTTPConnection`` look-alike in :mod:`.proxyconn`), which adds the transport bounds:
 - a **total deadline** per request: ``http.client`` bounds each ``recv``, so a node that
   trickles one byte per second holds a job forever. Here every read gets the time left;
 - an **answer cap**: the body is read in chunks and refused past ``max_answer_bytes`` (a
