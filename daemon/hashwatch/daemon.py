@@ -247,6 +247,8 @@ class Daemon:
                 spec.run()
             except Exception as exc:  # noqa: BLE001 - a failing job never kills the daemon
                 self.metrics.job_failures.labels(node, spec.name).inc()
+                if getattr(exc, "kind", None) == "protocol" and spec.node:
+                    self._drop_untrusted_section(spec)
                 text = change_key(f"{type(exc).__name__}: {exc}")  # counts vary, errors don't
                 if self._stopped.is_set():
                     log.debug("event=job_interrupted_by_stop job=%s node=%s", spec.name, node)
@@ -275,6 +277,16 @@ class Daemon:
                 )
 
         return run
+
+    def _drop_untrusted_section(self, spec: JobSpec) -> None:
+        """A job whose node answered something impossible (kind=protocol) must not leave its
+        last section exported as if it were live: the section goes until an answer is sane."""
+        for feature in features.FEATURES:
+            if feature.job == spec.name and feature.section not in (None, "status", "price"):
+                assert spec.node is not None and feature.section is not None
+                self.store.set_section(spec.node, feature.section, None)  # type: ignore[call-overload]
+                log.warning("event=section_dropped job=%s node=%s section=%s reason=protocol",
+                            spec.name, spec.node, feature.section)
 
     def _evaluate_alerts(self, snapshot: Snapshot) -> None:
         assert self.alerts is not None  # registered only when alerting is on

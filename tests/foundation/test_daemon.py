@@ -156,3 +156,30 @@ def test_daemon_follows_blocks_on_simulator_and_real_node(rpc_backend, tmp_path)
                  what="new blocks in the metrics")
     finally:
         daemon.stop()
+
+
+def test_protocol_error_in_a_job_drops_its_section_instead_of_exporting_it_stale(
+    datadir_sim, daemon_on
+):
+    """A node answer that cannot be true (kind=protocol) in the mempool job: the fees section
+    it published earlier is withdrawn, so no stale value is exported as live."""
+    import dataclasses
+
+    from hashwatch.node.errors import NodeProtocolError
+
+    daemon = daemon_on(datadir_sim, job_modules=("chain", "mempool"))
+    port = daemon.server.port
+    wait_for(lambda: daemon.store.current().nodes["sim"].fees is not None, what="fees section")
+
+    def bad_answer() -> None:
+        raise NodeProtocolError("getmempoolinfo: size is not an integer")
+
+    daemon.scheduler.pause()  # only the run below touches the fees section from here on
+
+    daemon.jobs = [
+        dataclasses.replace(spec, run=bad_answer) if spec.name == "mempool" else spec
+        for spec in daemon.jobs
+    ]
+    daemon.run_job_now("mempool", "sim")
+    assert daemon.store.current().nodes["sim"].fees is None
+    assert value(scrape(port), "hashwatch_fees_next_block_median_sat_per_vbyte", node="sim") is None
