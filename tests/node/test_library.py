@@ -27,8 +27,9 @@ def client_for(sim, **kw) -> NodeClient:
     return NodeClient("n1", sim.rpc_url, NodeAuth(cookie_file=sim.cookie_path), **kw)
 
 
-def test_every_call_goes_through_the_librarys_authserviceproxy(sim_factory, monkeypatch):
-    sim = sim_factory(network="regtest", start_height=7)
+
+def count_library_calls(monkeypatch) -> list[str]:
+    """The RPC method names python-bitcoinrpc's ``AuthServiceProxy.__call__`` sends, in order."""
     methods: list[str] = []
     library_call = AuthServiceProxy.__call__
 
@@ -37,6 +38,12 @@ def test_every_call_goes_through_the_librarys_authserviceproxy(sim_factory, monk
         return library_call(self, *args)
 
     monkeypatch.setattr(AuthServiceProxy, "__call__", counting)
+    return methods
+
+
+def test_every_call_goes_through_the_librarys_authserviceproxy(sim_factory, monkeypatch):
+    sim = sim_factory(network="regtest", start_height=7)
+    methods = count_library_calls(monkeypatch)
     client = client_for(sim)
     assert client.call("getblockcount") == 7
     assert client.call("getbestblockhash") == client.call("getblockhash", 7)
@@ -121,14 +128,7 @@ def test_real_node_calls_and_errors_go_through_the_library(monkeypatch):
         pytest.skip("real node: set BITCOIND=/path/to/bitcoind")
     from ..harness.bitcoind import BitcoindNode
 
-    methods: list[str] = []
-    library_call = AuthServiceProxy.__call__
-
-    def counting(self, *args):
-        methods.append(self._AuthServiceProxy__service_name)
-        return library_call(self, *args)
-
-    monkeypatch.setattr(AuthServiceProxy, "__call__", counting)
+    methods = count_library_calls(monkeypatch)
     node = BitcoindNode(binary)
     node.start()
     try:

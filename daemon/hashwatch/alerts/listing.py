@@ -28,7 +28,8 @@ def _when(t: float | None) -> str:
     return datetime.fromtimestamp(t, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ")
 
 
-def _num(v: float | None) -> str:
+def format_value(v: float | None) -> str:
+    """An alert value as both `hashwatch alerts` and the page show it (6 significant digits)."""
     return "-" if v is None else f"{v:.6g}"
 
 
@@ -44,7 +45,8 @@ def describe(service: AlertView) -> str:
         subject = f" node={s.node or '-'}" if s.node or not labels else ""
         lines.append(
             f"  {s.state:<8} {rule.severity:<8} {s.rule}{subject}"
-            f"{' ' + labels if labels else ''} value={_num(s.value)} observed={_num(s.observed)}"
+            f"{' ' + labels if labels else ''} value={format_value(s.value)}"
+            f" observed={format_value(s.observed)}"
             f" since={_when(since)}"
         )
     depth = service.store.outbox_depth()

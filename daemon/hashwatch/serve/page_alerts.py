@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+from ..alerts.listing import format_value
+
 log = logging.getLogger("hashwatch.serve.page")
 
 RECENT = 10
@@ -52,10 +54,6 @@ def _when(t: float | None) -> str:
     return datetime.fromtimestamp(t, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def _num(v: float | None) -> str:
-    return "-" if v is None else f"{v:.6g}"
-
-
 def alerts_view(service: Any) -> AlertsView | None:
     """``service``: an ``AlertService`` or None (alerting switched off: no alerts card)."""
     if service is None:
@@ -69,7 +67,7 @@ def alerts_view(service: Any) -> AlertsView | None:
             rule=s.rule,
             node=s.node or "-",
             labels=", ".join(f"{k}={v}" for k, v in s.labels),
-            value=_num(s.value),
+            value=format_value(s.value),
             since=_when(s.firing_since if s.state == "firing" else s.pending_since),
         ))
     try:
